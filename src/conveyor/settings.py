@@ -1,0 +1,62 @@
+"""Conveyor's settings: one typed tree read once from `CONVEYOR_*` variables or `conveyor.toml`.
+
+Settings are read at the edge (CLI, server, SDK) and passed down; nothing below reads the
+environment. Every location defaults to a place under `home`, so pointing `CONVEYOR_HOME`
+somewhere else moves the whole embedded workspace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Where Conveyor keeps its metadata, artifacts and MLflow store, and how it serves."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONVEYOR_", toml_file="conveyor.toml", extra="ignore", frozen=True
+    )
+
+    home: Path = Field(default=Path("~/.conveyor"), description="Root of the embedded workspace.")
+    database_url: str = Field(default="", description="SQLAlchemy URL of the metadata database.")
+    artifact_root: str = Field(default="", description="Path or s3:// URL of the artifact store.")
+    mlflow_tracking_uri: str = Field(default="", description="MLflow tracking and registry URI.")
+    mlflow_artifact_root: str = Field(default="", description="Where MLflow stores run artifacts.")
+    dask_scheduler: str | None = Field(default=None, description="Address of a Dask cluster for trials.")
+    server_host: str = "127.0.0.1"
+    server_port: int = 8000
+
+    @model_validator(mode="after")
+    def _fill_locations(self) -> Settings:
+        home = self.home.expanduser().resolve()
+        defaults = {
+            "home": home,
+            "database_url": self.database_url or f"sqlite:///{home / 'conveyor.db'}",
+            "artifact_root": self.artifact_root or str(home / "artifacts"),
+            "mlflow_tracking_uri": self.mlflow_tracking_uri or f"sqlite:///{home / 'mlflow.db'}",
+            "mlflow_artifact_root": self.mlflow_artifact_root or (home / "mlartifacts").as_uri(),
+        }
+        for name, value in defaults.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
