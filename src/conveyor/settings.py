@@ -23,9 +23,7 @@ __all__ = ["Settings"]
 class Settings(BaseSettings):
     """Where Conveyor keeps its metadata, artifacts and MLflow store, and how it serves."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CONVEYOR_", toml_file="conveyor.toml", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="CONVEYOR_", toml_file="conveyor.toml", extra="ignore", frozen=True)
 
     home: Path = Field(default=Path("~/.conveyor"), description="Root of the embedded workspace.")
     database_url: str = Field(default="", description="SQLAlchemy URL of the metadata database.")

@@ -26,7 +26,9 @@ class ModelRef(BaseModel):
         if "@" in text:
             name, _, alias = text.partition("@")
             if not name or not alias:
-                raise InvalidInput(f"{text!r} is not a model reference.", hint="Write NAME, NAME@ALIAS or NAME:VERSION.")
+                raise InvalidInput(
+                    f"{text!r} is not a model reference.", hint="Write NAME, NAME@ALIAS or NAME:VERSION."
+                )
             return cls(name=name, alias=alias)
         name, sep, version = text.rpartition(":")
         if sep and version.isdigit() and name:

@@ -113,4 +113,3 @@ class Tracker(Protocol):
 
     def load_dir(self, path: Path) -> LoadedModel:
         """Load any MLflow pyfunc model directory."""
-

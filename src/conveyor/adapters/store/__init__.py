@@ -1,0 +1,5 @@
+"""The metadata store: SQLAlchemy 2 models, Alembic migrations, and the repository over them."""
+
+from conveyor.adapters.store.repository import SqlMetadataStore
+
+__all__ = ["SqlMetadataStore"]

@@ -1,0 +1,93 @@
+"""Builds the services from settings: the one place that names concrete adapters.
+
+Adapters are created on first use, so a command that only lists datasets never imports
+MLflow, and `conveyor --help` imports none of them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from conveyor.settings import Settings
+
+if TYPE_CHECKING:
+    from conveyor.adapters.artifacts import FsspecArtifactStore
+    from conveyor.adapters.store import SqlMetadataStore
+    from conveyor.adapters.tracking import MlflowTracker
+    from conveyor.services.datasets import DatasetService
+    from conveyor.services.demo import DemoService
+    from conveyor.services.models import ModelService
+    from conveyor.services.prediction import PredictionService
+    from conveyor.services.serving import ServingService
+    from conveyor.services.training import TrainingService
+
+
+class Services:
+    """The service graph of one workspace."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def store(self) -> SqlMetadataStore:
+        from conveyor.adapters.store import SqlMetadataStore
+        from conveyor.adapters.store.database import create_database_engine
+
+        return SqlMetadataStore(create_database_engine(self.settings.database_url))
+
+    @cached_property
+    def artifacts(self) -> FsspecArtifactStore:
+        from conveyor.adapters.artifacts import FsspecArtifactStore
+
+        return FsspecArtifactStore(self.settings.artifact_root, cache_dir=self.settings.home / "cache")
+
+    @cached_property
+    def tracker(self) -> MlflowTracker:
+        from conveyor.adapters.tracking import MlflowTracker
+
+        return MlflowTracker(self.settings.mlflow_tracking_uri, self.settings.mlflow_artifact_root)
+
+    def _tracker(self) -> MlflowTracker:
+        return self.tracker
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        from conveyor.services.datasets import DatasetService
+
+        return DatasetService(self.store, self.artifacts)
+
+    @cached_property
+    def models(self) -> ModelService:
+        from conveyor.services.models import ModelService
+
+        return ModelService(self._tracker)
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from conveyor.services.training import TrainingService
+
+        return TrainingService(self.datasets, self.store, self._tracker)
+
+    @cached_property
+    def prediction(self) -> PredictionService:
+        from conveyor.services.prediction import PredictionService
+
+        return PredictionService(self.models)
+
+    @cached_property
+    def serving(self) -> ServingService:
+        from conveyor.services.serving import ServingService
+
+        return ServingService(self.models)
+
+    @cached_property
+    def demo(self) -> DemoService:
+        from conveyor.services.demo import DemoService
+
+        return DemoService(self.datasets, self.training)
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    """Services for `settings`, read from the environment and `conveyor.toml` when not given."""
+    return Services(settings or Settings())

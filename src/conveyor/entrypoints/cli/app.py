@@ -1,0 +1,70 @@
+"""The root `conveyor` command: global options, sub-command groups, and error rendering."""
+
+from __future__ import annotations
+
+import time
+
+# The training budget is a promise about the whole process, so the clock starts here,
+# before any heavy import.
+PROCESS_STARTED = time.monotonic()
+
+import sys  # noqa: E402
+
+import typer  # noqa: E402
+
+from conveyor._version import __version__  # noqa: E402
+from conveyor.entrypoints.cli import datasets, demo, models, predict, serve, train  # noqa: E402
+from conveyor.errors import ConveyorError  # noqa: E402
+
+app = typer.Typer(
+    name="conveyor",
+    help="Conveyor: raw table in, tracked, registered and served model out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(models.app, name="models")
+app.command("train")(train.train)
+app.command("predict")(predict.predict)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"conveyor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Conveyor: raw table in, tracked, registered and served model out."""
+
+
+def main() -> None:
+    """Run the CLI; user errors print their message and hint, and exit with status 1."""
+    try:
+        app(standalone_mode=False)
+    except ConveyorError as error:
+        from conveyor.entrypoints.cli.render import print_error
+
+        print_error(error)
+        sys.exit(1)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

@@ -1,0 +1,92 @@
+"""`conveyor train`: AutoML on a dataset, tracked in MLflow, best model registered."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+
+
+class TaskChoice(StrEnum):
+    auto = "auto"
+    binary = "binary"
+    multiclass = "multiclass"
+    regression = "regression"
+
+
+def train(
+    data: str = typer.Option(
+        ..., "--data", "-d", help="Dataset NAME[:VERSION], or a CSV/Parquet file to ingest first."
+    ),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
+    task: TaskChoice = typer.Option(TaskChoice.auto, "--task", help="Detected from the target when auto."),
+    metric: str = typer.Option(None, "--metric", help="Metric to optimise (default by task: roc_auc, log_loss, rmse)."),
+    time_budget: float = typer.Option(60.0, "--time-budget", help="Wall-clock seconds for the whole command."),
+    max_trials: int = typer.Option(None, "--max-trials", help="Stop after this many trials (reproducible runs)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    name: str = typer.Option(None, "--name", help="Registered model name (default: the dataset's name)."),
+    holdout: float = typer.Option(None, "--holdout", help="Fraction of rows held out to score the final model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON instead of tables."),
+) -> None:
+    """Train models on a dataset within a time budget and register the best one."""
+    from conveyor.entrypoints.cli.app import PROCESS_STARTED
+    from conveyor.entrypoints.cli.context import services
+    from conveyor.entrypoints.cli.progress import TrainingDisplay
+    from conveyor.entrypoints.cli.render import console, leaderboard_table, print_json, warn
+
+    options = dict(
+        task=None if task is TaskChoice.auto else task.value,
+        metric=metric,
+        time_budget=time_budget,
+        max_trials=max_trials,
+        seed=seed,
+        name=name,
+        holdout=holdout,
+        started_at=PROCESS_STARTED,
+    )
+    if as_json:
+        outcome = services().training.train(data, target, **options)
+    else:
+        with TrainingDisplay(time_budget, max_trials, PROCESS_STARTED) as display:
+            outcome = services().training.train(data, target, on_progress=display, **options)
+    if as_json:
+        print_json(
+            {
+                "job_id": outcome.job.id,
+                "dataset": outcome.dataset.ref,
+                "task": outcome.task.value,
+                "metric": outcome.metric,
+                "model": outcome.model.name,
+                "version": outcome.model.version,
+                "champion": outcome.champion_moved,
+                "run_id": outcome.run_id,
+                "best": outcome.best.model_dump(mode="json"),
+                "holdout_score": outcome.holdout_score,
+                "warnings": outcome.warnings,
+                "leaderboard": [t.model_dump(mode="json") for t in outcome.leaderboard],
+            }
+        )
+        return
+    for message in outcome.warnings:
+        warn(message)
+    console.print(leaderboard_table(outcome.leaderboard, title=f"Leaderboard: {outcome.dataset.ref} → {target}"))
+    best = outcome.best
+    console.print(
+        f"Best: [bold]{best.family}[/] (trial {best.number}) cv {outcome.metric} "
+        f"{best.cv_mean:.4f} ± {best.cv_std:.4f}",
+        highlight=False,
+    )
+    if outcome.holdout_score is not None:
+        console.print(
+            f"Held-out {outcome.metric} on {outcome.holdout_rows:,} rows: [bold]{outcome.holdout_score:.4f}[/]",
+            highlight=False,
+        )
+    registered = f"{outcome.model.name}:{outcome.model.version}"
+    if outcome.champion_moved:
+        console.print(f"Registered [bold]{registered}[/] and set alias [bold]champion[/].", highlight=False)
+    else:
+        console.print(
+            f"Registered [bold]{registered}[/]; [bold]champion[/] stays at version {outcome.previous_champion}, "
+            "which scores better.",
+            highlight=False,
+        )

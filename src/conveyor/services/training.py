@@ -1,0 +1,263 @@
+"""The training use case: dataset version → AutoML leaderboard in MLflow → registered model."""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from conveyor.domain.datasets import DatasetVersion
+from conveyor.domain.models import DEFAULT_ALIAS, ModelRef, ModelVersionInfo
+from conveyor.domain.ports import MetadataStore, Tracker
+from conveyor.domain.progress import ProgressCallback, ProgressEvent, ignore_progress
+from conveyor.domain.training import JobStatus, Task, TrainingJob, TrialResult
+from conveyor.errors import InvalidInput, InvalidTrainingData, NotFound
+from conveyor.services.datasets import DatasetService
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Seconds kept back from the user's budget for logging and registering the model and exiting.
+_RESERVE_FIXED_S = 3.0
+_RESERVE_SHARE = 0.03
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What a training job produced."""
+
+    job: TrainingJob
+    dataset: DatasetVersion
+    task: Task
+    metric: str
+    leaderboard: list[TrialResult]
+    best: TrialResult
+    model: ModelVersionInfo
+    champion_moved: bool
+    previous_champion: int | None
+    run_id: str
+    holdout_score: float | None = None
+    holdout_rows: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_target(version: DatasetVersion, target: str) -> None:
+    columns = version.column_names()
+    if target in columns:
+        return
+    close = difflib.get_close_matches(target, columns, n=1, cutoff=0.6) or [
+        c for c in columns if c.strip().lower() == target.strip().lower()
+    ]
+    suggestion = f" Did you mean {close[0]!r}?" if close else ""
+    raise InvalidTrainingData(
+        f"Target column {target!r} is not in dataset {version.ref}.{suggestion}",
+        hint=f"Its columns are: {', '.join(repr(c) for c in columns)}.",
+    )
+
+
+def _holdout_split(frame: pd.DataFrame, target: str, fraction: float, seed: int, task: Task):  # type: ignore[no-untyped-def]
+    labelled = frame[frame[target].notna()]
+    if task.is_classification:
+        held = labelled.groupby(target, group_keys=False, observed=True).sample(frac=fraction, random_state=seed)
+    else:
+        held = labelled.sample(frac=fraction, random_state=seed)
+    return frame.drop(index=held.index), held
+
+
+def _better(score: float, than: float, higher_is_better: bool) -> bool:
+    return score > than if higher_is_better else score < than
+
+
+class TrainingService:
+    """Runs AutoML on a dataset version, tracks it in MLflow and registers the best model."""
+
+    def __init__(self, datasets: DatasetService, store: MetadataStore, tracker: Callable[[], Tracker]) -> None:
+        self._datasets = datasets
+        self._store = store
+        self._tracker = tracker
+
+    def train(
+        self,
+        data: str,
+        target: str,
+        *,
+        task: Task | None = None,
+        metric: str | None = None,
+        time_budget: float | None = None,
+        max_trials: int | None = None,
+        seed: int = 0,
+        name: str | None = None,
+        holdout: float | None = None,
+        started_at: float | None = None,
+        on_progress: ProgressCallback = ignore_progress,
+    ) -> TrainingOutcome:
+        """Train on `data` (`NAME[:VERSION]` or a file) to predict `target`.
+
+        `time_budget` is wall-clock seconds counted from `started_at` (a `time.monotonic()`
+        value, by default now), so a CLI can promise the whole process fits in the budget.
+        """
+        from conveyor import automl
+
+        started_at = time.monotonic() if started_at is None else started_at
+        if time_budget is not None and time_budget <= 0:
+            raise InvalidInput(
+                f"Time budget {time_budget} s is not positive.", hint="Give --time-budget in seconds, e.g. 60."
+            )
+        if time_budget is None and max_trials is None:
+            raise InvalidInput("Training needs a time budget or a trial limit.", hint="Give --time-budget SECONDS.")
+        if holdout is not None and not 0 < holdout < 0.5:
+            raise InvalidInput(f"Holdout fraction {holdout} is out of range.", hint="Give a fraction such as 0.2.")
+        if metric is not None and metric not in automl.METRICS:
+            raise NotFound(f"Unknown metric {metric!r}.", hint=f"Choose one of: {', '.join(sorted(automl.METRICS))}.")
+
+        version = self._datasets.resolve_training_data(data, on_progress)
+        _check_target(version, target)
+        frame = self._datasets.frame(version)
+        known_target = frame[target].dropna()
+        if known_target.empty:
+            raise InvalidTrainingData(
+                f"Target column {target!r} is empty in every row of {version.ref}.",
+                hint="Choose a column that holds the value to predict.",
+            )
+        task = task or automl.detect_task(known_target)
+        metric = metric or automl.default_metric(task)
+        holdout_frame = None
+        if holdout:
+            frame, holdout_frame = _holdout_split(frame, target, holdout, seed, task)
+        model_name = name or version.dataset
+
+        on_progress(ProgressEvent(stage="setup", message="Opening the MLflow store"))
+        tracker = self._tracker()
+        run_id = tracker.start_job_run(
+            model_name,
+            run_name=f"train-{version.dataset}-v{version.version}",
+            tags={
+                "conveyor.dataset": version.ref,
+                "conveyor.dataset_hash": version.content_hash,
+                "conveyor.target": target,
+                "conveyor.task": task.value,
+            },
+            params={
+                "dataset": version.ref,
+                "target": target,
+                "task": task.value,
+                "metric": metric,
+                "time_budget_s": time_budget,
+                "max_trials": max_trials,
+                "seed": seed,
+                "holdout": holdout,
+            },
+        )
+        job = self._store.create_job(
+            dataset=version.dataset,
+            dataset_version=version.version,
+            target=target,
+            task=task,
+            metric=metric,
+            model_name=model_name,
+        )
+
+        def on_event(event: ProgressEvent) -> None:
+            if event.stage == "trial":
+                tracker.log_trial(run_id, model_name, TrialResult.model_validate(event.data["trial"]))
+            on_progress(event)
+
+        deadline = None
+        if time_budget is not None:
+            deadline = started_at + time_budget - (_RESERVE_FIXED_S + _RESERVE_SHARE * time_budget)
+        try:
+            result = automl.run_automl(
+                frame,
+                target,
+                task=task,
+                metric=metric,
+                deadline=deadline,
+                max_trials=max_trials,
+                seed=seed,
+                on_event=on_event,
+            )
+            holdout_score = None
+            if holdout_frame is not None and len(holdout_frame):
+                holdout_score = automl.score_model(result.model, holdout_frame, target, metric)
+            on_progress(ProgressEvent(stage="register", message=f"Registering model {model_name}"))
+            metrics = {f"cv_{metric}_mean": result.best.cv_mean, f"cv_{metric}_std": result.best.cv_std}
+            if holdout_score is not None:
+                metrics[f"holdout_{metric}"] = holdout_score
+            source = tracker.log_model(
+                run_id,
+                result.model,
+                input_example=frame.drop(columns=[target]).head(5),
+                metrics=metrics,
+            )
+            registered = tracker.register_model(
+                model_name,
+                source=source,
+                run_id=run_id,
+                tags={
+                    "conveyor.dataset": version.ref,
+                    "conveyor.target": target,
+                    "conveyor.task": task.value,
+                    "conveyor.metric": metric,
+                    "conveyor.cv_score": repr(result.best.cv_mean),
+                    "conveyor.higher_is_better": str(result.best.higher_is_better).lower(),
+                    "conveyor.family": result.best.family,
+                    "conveyor.job_id": str(job.id),
+                },
+            )
+            previous = self._champion(tracker, model_name)
+            moved = previous is None or self._beats(result.best, previous)
+            if moved:
+                tracker.set_alias(model_name, DEFAULT_ALIAS, registered.version)
+                registered = tracker.resolve(ModelRef(name=model_name, version=registered.version))
+            tracker.end_run(run_id, succeeded=True)
+        except BaseException as error:
+            self._store.finish_job(
+                job.id,
+                status=JobStatus.FAILED,
+                finished_at=datetime.now(UTC),
+                mlflow_run_id=run_id,
+                error=str(error) or type(error).__name__,
+            )
+            tracker.end_run(run_id, succeeded=False)
+            raise
+        job = self._store.finish_job(
+            job.id,
+            status=JobStatus.SUCCEEDED,
+            finished_at=datetime.now(UTC),
+            mlflow_run_id=run_id,
+            model_version=registered.version,
+            best_score=result.best.cv_mean,
+            leaderboard=result.leaderboard,
+        )
+        return TrainingOutcome(
+            job=job,
+            dataset=version,
+            task=task,
+            metric=metric,
+            leaderboard=result.leaderboard,
+            best=result.best,
+            model=registered,
+            champion_moved=moved,
+            previous_champion=previous.version if previous else None,
+            run_id=run_id,
+            holdout_score=holdout_score,
+            holdout_rows=0 if holdout_frame is None else len(holdout_frame),
+            warnings=list(result.warnings),
+        )
+
+    @staticmethod
+    def _champion(tracker: Tracker, name: str) -> ModelVersionInfo | None:
+        try:
+            return tracker.resolve(ModelRef(name=name, alias=DEFAULT_ALIAS))
+        except NotFound:
+            return None
+
+    @staticmethod
+    def _beats(best: TrialResult, champion: ModelVersionInfo) -> bool:
+        """The champion moves when the new model scores better on the same metric (or it cannot be compared)."""
+        if champion.tags.get("conveyor.metric") != best.metric or "conveyor.cv_score" not in champion.tags:
+            return True
+        return _better(best.cv_mean, float(champion.tags["conveyor.cv_score"]), best.higher_is_better)
