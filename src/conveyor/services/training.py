@@ -84,7 +84,7 @@ class TrainingService:
         data: str,
         target: str,
         *,
-        task: Task | None = None,
+        task: Task | str | None = None,
         metric: str | None = None,
         time_budget: float | None = None,
         max_trials: int | None = None,
@@ -113,6 +113,8 @@ class TrainingService:
         if metric is not None and metric not in automl.METRICS:
             raise NotFound(f"Unknown metric {metric!r}.", hint=f"Choose one of: {', '.join(sorted(automl.METRICS))}.")
 
+        if task is not None and task not in set(Task):
+            raise InvalidInput(f"Unknown task {task!r}.", hint=f"Choose one of: {', '.join(t.value for t in Task)}.")
         version = self._datasets.resolve_training_data(data, on_progress)
         _check_target(version, target)
         frame = self._datasets.frame(version)
@@ -122,7 +124,7 @@ class TrainingService:
                 f"Target column {target!r} is empty in every row of {version.ref}.",
                 hint="Choose a column that holds the value to predict.",
             )
-        task = task or automl.detect_task(known_target)
+        task = Task(task) if task else automl.detect_task(known_target)
         metric = metric or automl.default_metric(task)
         holdout_frame = None
         if holdout:
