@@ -54,7 +54,11 @@ class Column:
 
 
 def column_for(name: str, mlflow_type: str, required: bool = True) -> Column:
-    """The column spec for an MLflow signature type; an unknown type is served as-is (object)."""
+    """The column spec for an MLflow signature type; an unknown type is served as-is (object).
+
+    `str()` of MLflow's DataType enum gives "DataType.long" on some Python versions: both spellings work.
+    """
+    mlflow_type = mlflow_type.removeprefix("DataType.")
     make = _TYPES.get(mlflow_type)
     if make is None:
         return Column(name, mlflow_type, required, np.dtype(object), "BYTES", _as_objects)
