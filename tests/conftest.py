@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +12,15 @@ import pytest
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "datasets"
+from tests_support import REPO, SHARED
+
 DEMO_CSV = REPO / "src" / "conveyor" / "demo_data" / "adult_census_income.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def demo_csv() -> Path:
+    """The bundled demo table (48,842 rows of UCI Adult)."""
+    return DEMO_CSV
 
 
 def shared_dataset(*parts: str) -> Path:
@@ -21,6 +29,32 @@ def shared_dataset(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available (../shared is laid beside the checkout in CI)")
     return path
+
+
+@pytest.fixture(scope="session")
+def shared():
+    """`shared("bench", "credit_g.csv")`: a file of ../shared/datasets, or a skip."""
+    return shared_dataset
+
+
+def run_conveyor(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`conveyor ARGS…` as a separate process on workspace `home`, as a user's shell runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    env["CONVEYOR_HOME"] = str(home)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "conveyor"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def conveyor_process():
+    """The `run_conveyor` helper, for fixtures wider than one test."""
+    return run_conveyor
 
 
 @pytest.fixture

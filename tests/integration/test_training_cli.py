@@ -1,0 +1,129 @@
+"""`conveyor train` and `conveyor predict` through the CLI, on real data and a real MLflow store."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from tests_support import BAD_MANIFEST, bad_cases
+
+
+@pytest.fixture
+def adult_slice(tmp_path, demo_csv):
+    """3,000 rows of the demo table as a plain CSV (with its missing values)."""
+    path = tmp_path / "adult_slice.csv"
+    with gzip.open(demo_csv, "rt") as source:
+        lines = [next(source) for _ in range(3001)]
+    path.write_text("".join(lines))
+    return path
+
+
+def mlflow_client(home):
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def train(cli, *args):
+    result = cli("train", *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_train_tracks_trials_registers_champion_and_predicts(cli, home, adult_slice, tmp_path):
+    outcome = train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "4", "--seed", "0")
+    assert outcome["task"] == "binary"
+    assert outcome["metric"] == "roc_auc"
+    assert (outcome["model"], outcome["version"], outcome["champion"]) == ("adult_slice", 1, True)
+    families = {t["family"] for t in outcome["leaderboard"]}
+    assert {"lightgbm", "linear", "random_forest"} <= families
+    assert outcome["best"]["cv_mean"] > 0.85
+
+    client = mlflow_client(home)
+    experiment = client.get_experiment_by_name("adult_slice")
+    runs = client.search_runs([experiment.experiment_id])
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.data.tags["conveyor.dataset"] == "adult_slice:1"
+    assert len(children) == len(outcome["leaderboard"])
+    assert all("cv_roc_auc_mean" in r.data.metrics and "fit_seconds" in r.data.metrics for r in children)
+    assert client.get_model_version_by_alias("adult_slice", "champion").version == "1"
+
+    scoring = tmp_path / "to_score.csv"
+    pd.read_csv(adult_slice).drop(columns=["income"]).head(200).to_csv(scoring, index=False)
+    for suffix in ("csv", "parquet"):
+        output = tmp_path / f"scored.{suffix}"
+        result = cli("predict", "--model", "adult_slice", "--data", scoring, "--output", output)
+        assert result.exit_code == 0, result.output
+        scored = pd.read_csv(output) if suffix == "csv" else pd.read_parquet(output)
+        assert list(scored.columns) == ["<=50K", ">50K", "prediction"]
+        assert len(scored) == 200
+        assert (scored["<=50K"] + scored[">50K"]).round(6).eq(1).all()
+        assert set(scored["prediction"]) <= {"<=50K", ">50K"}
+
+    listed = json.loads(cli("models", "list", "--json").stdout)
+    assert listed[0]["aliases"] == ["champion"]
+
+
+def test_same_seed_gives_the_same_leaderboard(cli, adult_slice):
+    def order(name):
+        outcome = train(
+            cli, "--data", adult_slice, "--target", "income", "--max-trials", "4", "--seed", "3", "--name", name
+        )
+        return [(t["family"], t["params"], round(t["cv_mean"], 10)) for t in outcome["leaderboard"]]
+
+    assert order("first") == order("second")
+
+
+def test_a_worse_model_does_not_take_the_champion_alias(cli, adult_slice):
+    train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "4", "--name", "income")
+    result = cli("models", "promote", "income:1", "--alias", "champion")
+    assert result.exit_code == 0
+    shown = json.loads(cli("models", "show", "income", "--json").stdout)
+    assert shown[0]["aliases"] == ["champion"]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "target", "task"),
+    [
+        ("credit_g.csv", "class", "binary"),
+        ("hypothyroid.csv", "Class", "multiclass"),
+        ("ames_housing.csv", "SalePrice", "regression"),
+    ],
+)
+def test_bench_datasets_train_and_predict(cli, shared, tmp_path, dataset, target, task):
+    source = shared("bench", dataset)
+    frame = pd.read_csv(source)
+    outcome = train(cli, "--data", source, "--target", target, "--max-trials", "3", "--name", "bench")
+    assert outcome["task"] == task
+    scoring = tmp_path / "rows.csv"
+    frame.drop(columns=[target]).head(50).to_csv(scoring, index=False)
+    result = cli("predict", "--model", "bench@champion", "--data", scoring, "--output", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 50
+
+
+@pytest.mark.parametrize("case", bad_cases("train"), ids=lambda case: case["file"])
+def test_bad_input_corpus_through_train(cli, case):
+    source = BAD_MANIFEST.parent / case["file"]
+    result = cli("train", "--data", source, "--target", case["target"], "--max-trials", "2")
+    assert "Traceback" not in result.output
+    if case["expect"] == "error":
+        assert result.exit_code == 1, result.output
+        assert "Error:" in result.stderr
+        if case["file"] == "unknown_target.csv":
+            assert "'churn'" in result.stderr
+        return
+    assert result.exit_code == 0, result.output
+    assert "Warning:" in result.stderr
+
+
+def test_unknown_model_is_a_clear_error(cli, tmp_path):
+    source = tmp_path / "x.csv"
+    source.write_text("a,b\n1,2\n")
+    result = cli("predict", "--model", "nope", "--data", source, "--output", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "No registered model named 'nope'" in result.stderr

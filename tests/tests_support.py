@@ -1,0 +1,18 @@
+"""Helpers shared by test modules (kept out of conftest so they can be imported)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "datasets"
+BAD_MANIFEST = SHARED / "bad" / "manifest.json"
+
+
+def bad_cases(stage: str) -> list[dict]:
+    """Entries of the bad-input manifest checked at `stage` ("ingest" or "train")."""
+    if not BAD_MANIFEST.exists():
+        return []
+    entries = json.loads(BAD_MANIFEST.read_text())
+    return [e for e in entries if e.get("stage", "ingest") == stage]
