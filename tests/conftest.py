@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-from tests_support import REPO, SHARED
+from tests_support import CONVEYOR, REPO, SHARED
 
 DEMO_CSV = REPO / "src" / "conveyor" / "demo_data" / "adult_census_income.csv.gz"
 
@@ -42,7 +41,7 @@ def run_conveyor(*args: str, home: Path, timeout: float = 600) -> subprocess.Com
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     env["CONVEYOR_HOME"] = str(home)
     return subprocess.run(
-        [str(Path(sys.executable).parent / "conveyor"), *map(str, args)],
+        [CONVEYOR, *map(str, args)],
         capture_output=True,
         text=True,
         env=env,

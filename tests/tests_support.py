@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"
 BAD_MANIFEST = SHARED / "bad" / "manifest.json"
+CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 
 def bad_cases(stage: str) -> list[dict]:
