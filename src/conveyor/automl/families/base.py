@@ -1,0 +1,97 @@
+"""What a model family provides to the search, and the feature encoding shared by scikit-learn families."""
+
+# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from optuna.distributions import BaseDistribution
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from conveyor.domain.training import Task
+
+
+class ModelFamily:
+    """A kind of model: its search space, a portfolio of known-good configurations, how to build and fit it.
+
+    The first portfolio entry is the family's strong default. `fit` may use a validation split (early
+    stopping) and must stop by the monotonic time `stop_at` when it can; it returns facts learned while
+    fitting (e.g. the best iteration), which `refit_params` turns into the parameters of the final fit.
+    """
+
+    name: ClassVar[str]
+    # rough cost of a trial relative to LightGBM's default, used until the family has run once
+    relative_cost: ClassVar[float] = 1.0
+
+    def search_space(self, task: Task) -> dict[str, BaseDistribution]:
+        raise NotImplementedError
+
+    def portfolio(self, task: Task) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
+        raise NotImplementedError
+
+    def fit(
+        self,
+        estimator: BaseEstimator,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        *,
+        validation: tuple[pd.DataFrame, np.ndarray] | None = None,
+        stop_at: float | None = None,
+    ) -> dict[str, Any]:
+        estimator.fit(X, y)
+        return {}
+
+    def refit_params(self, params: dict[str, Any], fit_facts: list[dict[str, Any]]) -> dict[str, Any]:
+        return dict(params)
+
+
+class TabularEncoder(TransformerMixin, BaseEstimator):
+    """Feature frame to a numeric matrix for models without native categoricals and missing values.
+
+    Numbers: median imputation plus a missing indicator for columns that had gaps, optionally scaled.
+    Categories: one-hot up to `max_onehot` levels (unseen levels ignored), target encoding above it.
+    """
+
+    def __init__(self, scale: bool = False, max_onehot: int = 16) -> None:
+        self.scale = scale
+        self.max_onehot = max_onehot
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> TabularEncoder:
+        self._fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: np.ndarray = None, **fit_params: Any) -> np.ndarray:
+        # TargetEncoder's fit_transform cross-fits, so training rows never see their own target
+        return self._fit_transform(X, y)
+
+    def _fit_transform(self, X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+        categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+        numeric = [c for c in X.columns if c not in categorical]
+        few = [c for c in categorical if len(X[c].cat.categories) <= self.max_onehot]
+        many = [c for c in categorical if c not in few]
+        scaler = [StandardScaler()] if self.scale else []
+        self.transformer_ = ColumnTransformer(
+            [
+                ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), *scaler), numeric),
+                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32), few),
+                ("target", make_pipeline(TargetEncoder(), *scaler), many),
+            ],
+            sparse_threshold=0.0,
+        )
+        self.n_features_in_ = X.shape[1]
+        return self.transformer_.fit_transform(X, y)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "transformer_")
+        return self.transformer_.transform(X)

@@ -1,0 +1,137 @@
+"""LightGBM gradient-boosted trees: native categoricals and missing values, early stopping on the fold."""
+
+# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from sklearn.base import BaseEstimator
+
+from conveyor.automl.families.base import ModelFamily
+from conveyor.domain.training import Task
+
+# an upper bound only: early stopping on the validation split picks the real number of rounds
+MAX_ROUNDS = 5000
+EARLY_STOPPING_ROUNDS = 50
+# the final model sees all rows, about a fold more than each CV model, so it may use a few more rounds
+REFIT_ROUNDS_FACTOR = 1.1
+
+SEARCH_SPACE: dict[str, BaseDistribution] = {
+    "learning_rate": FloatDistribution(0.01, 0.3, log=True),
+    "num_leaves": IntDistribution(4, 512, log=True),
+    "min_child_samples": IntDistribution(2, 200, log=True),
+    "colsample_bytree": FloatDistribution(0.3, 1.0),
+    "subsample": FloatDistribution(0.5, 1.0),
+    "reg_lambda": FloatDistribution(1e-3, 10.0, log=True),
+    "extra_trees": CategoricalDistribution([False, True]),
+}
+
+# known-good starting points (the first is LightGBM's default with a slower learning rate; the others
+# follow AutoGluon's large-leaf and extremely-randomised variants and a heavily regularised one)
+PORTFOLIO: list[dict[str, Any]] = [
+    {
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "colsample_bytree": 0.9,
+        "subsample": 1.0,
+        "reg_lambda": 1e-3,
+        "extra_trees": False,
+    },
+    {
+        "learning_rate": 0.03,
+        "num_leaves": 128,
+        "min_child_samples": 3,
+        "colsample_bytree": 0.9,
+        "subsample": 1.0,
+        "reg_lambda": 1e-3,
+        "extra_trees": False,
+    },
+    {
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "colsample_bytree": 0.9,
+        "subsample": 1.0,
+        "reg_lambda": 1e-3,
+        "extra_trees": True,
+    },
+    {
+        "learning_rate": 0.05,
+        "num_leaves": 8,
+        "min_child_samples": 50,
+        "colsample_bytree": 0.7,
+        "subsample": 0.8,
+        "reg_lambda": 5.0,
+        "extra_trees": False,
+    },
+]
+
+
+def _stop_at(deadline: float) -> Any:
+    """A LightGBM callback that ends training, keeping the rounds so far, once `deadline` has passed."""
+    from lightgbm.callback import EarlyStopException
+
+    def callback(env: Any) -> None:
+        if time.monotonic() >= deadline:
+            raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+    callback.order = 40  # after early stopping (order 30), which would otherwise miss the final round
+    return callback
+
+
+class LightGBMFamily(ModelFamily):
+    name = "lightgbm"
+    relative_cost = 1.0
+
+    def search_space(self, task: Task) -> dict[str, BaseDistribution]:
+        return dict(SEARCH_SPACE)
+
+    def portfolio(self, task: Task) -> list[dict[str, Any]]:
+        return [dict(config) for config in PORTFOLIO]
+
+    def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
+        import lightgbm
+
+        estimator = lightgbm.LGBMRegressor if task is Task.REGRESSION else lightgbm.LGBMClassifier
+        settings = {"n_estimators": MAX_ROUNDS, **params}
+        return estimator(
+            subsample_freq=1,
+            random_state=seed,
+            n_jobs=n_jobs,
+            deterministic=True,
+            force_col_wise=True,
+            verbosity=-1,
+            **settings,
+        )
+
+    def fit(
+        self,
+        estimator: BaseEstimator,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        *,
+        validation: tuple[pd.DataFrame, np.ndarray] | None = None,
+        stop_at: float | None = None,
+    ) -> dict[str, Any]:
+        import lightgbm
+
+        callbacks = [] if stop_at is None else [_stop_at(stop_at)]
+        if validation is None:
+            estimator.fit(X, y, callbacks=callbacks)
+        else:
+            callbacks.append(lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, first_metric_only=True, verbose=False))
+            estimator.fit(X, y, eval_X=(validation[0],), eval_y=(validation[1],), callbacks=callbacks)
+        best = estimator.best_iteration_ or estimator.booster_.current_iteration()
+        return {"best_iteration": int(best)}
+
+    def refit_params(self, params: dict[str, Any], fit_facts: list[dict[str, Any]]) -> dict[str, Any]:
+        rounds = [facts["best_iteration"] for facts in fit_facts if "best_iteration" in facts]
+        if not rounds:
+            return dict(params)
+        return {**params, "n_estimators": max(1, round(float(np.mean(rounds)) * REFIT_ROUNDS_FACTOR))}

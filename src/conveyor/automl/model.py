@@ -1,0 +1,91 @@
+"""The fitted artifact: preprocessing plus estimator, taking raw rows and returning labelled predictions."""
+
+# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from conveyor.automl.preprocessing import TabularPreprocessor
+from conveyor.domain.training import Task
+
+
+def class_probabilities(estimator: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """An (n, n_classes) probability matrix, with zero columns for classes the estimator never saw."""
+    proba = np.asarray(estimator.predict_proba(X), dtype=float)
+    seen = np.asarray(estimator.classes_, dtype=int)
+    if len(seen) == n_classes:
+        return proba
+    full = np.zeros((len(proba), n_classes))
+    full[:, seen] = proba
+    return full
+
+
+class FoldEnsemble:
+    """The models cross-validation fitted on each fold, averaged: the final model when no time is left to refit."""
+
+    def __init__(self, estimators: list[BaseEstimator], n_classes: int | None) -> None:
+        self.estimators = estimators
+        self.n_classes = n_classes
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        assert self.n_classes is not None, "predict_proba needs a classification ensemble"
+        return np.mean([class_probabilities(e, X, self.n_classes) for e in self.estimators], axis=0)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        if self.n_classes is not None:
+            return self.predict_proba(X).argmax(axis=1)
+        return np.mean([e.predict(X) for e in self.estimators], axis=0)
+
+
+class TabularModel:
+    """A trained model: raw frame in, predictions out, picklable with nothing but scikit-learn-style objects.
+
+    `classes_` holds the original labels (classification) in probability-column order; `input_columns`
+    the raw columns read, as (name, kind) with kind one of double, long, string, boolean, datetime.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: Task,
+        target: str,
+        preprocessor: TabularPreprocessor,
+        estimator: Any,
+        classes: list[Any],
+        target_dtype: Any,
+        family: str,
+        params: dict[str, Any],
+    ) -> None:
+        self.task = task
+        self.target = target
+        self.preprocessor = preprocessor
+        self.estimator = estimator
+        self.classes_ = classes
+        self.target_dtype = target_dtype
+        self.family = family
+        self.params = params
+
+    @property
+    def input_columns(self) -> list[tuple[str, str]]:
+        return self.preprocessor.input_columns_
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for raw rows: a probability column per class (named str(label)) and "prediction"."""
+        features = self.preprocessor.transform(frame)
+        if self.task is Task.REGRESSION:
+            return pd.DataFrame(
+                {"prediction": np.asarray(self.estimator.predict(features), dtype=float)}, index=frame.index
+            )
+        proba = class_probabilities(self.estimator, features, len(self.classes_))
+        labels = pd.Series(np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)], index=frame.index)
+        result = pd.DataFrame(proba, columns=[str(label) for label in self.classes_], index=frame.index)
+        result["prediction"] = labels.astype(self.target_dtype)
+        return result
+
+    def __repr__(self) -> str:
+        return f"TabularModel(task={self.task.value!r}, target={self.target!r}, family={self.family!r})"

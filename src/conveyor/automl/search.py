@@ -1,0 +1,412 @@
+"""The AutoML search: portfolio first, then Optuna's TPE, every trial cross-validated, all within the deadline."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from conveyor.automl.families import DEFAULT_FAMILIES, FAMILIES
+from conveyor.automl.families.base import ModelFamily
+from conveyor.automl.metrics import Metric, resolve_metric
+from conveyor.automl.model import FoldEnsemble, TabularModel, class_probabilities
+from conveyor.automl.preprocessing import TabularPreprocessor
+from conveyor.automl.splits import make_splits
+from conveyor.automl.target import prepare_target
+from conveyor.automl.tasks import default_metric
+from conveyor.domain.progress import ProgressCallback, ProgressEvent, ignore_progress
+from conveyor.domain.training import Task, TrialResult
+from conveyor.errors import InvalidInput, InvalidTrainingData
+
+# Time kept back at the end for building the result and returning, as seconds plus a share of the budget.
+RETURN_MARGIN_SECONDS = 0.3
+RETURN_MARGIN_SHARE = 0.02
+# Trial costs vary with their parameters; an estimate is the family's dearest recent trial times this.
+COST_SAFETY_FACTOR = 1.25
+# A refit on all rows costs more than a fold fit on part of them (tree depth, sorting): n log n, roughly.
+REFIT_SAFETY_FACTOR = 1.3
+# Optuna proposals in a row that may be skipped as too dear for the time left before the search ends.
+MAX_SKIPPED_PROPOSALS = 20
+
+
+@dataclass
+class AutoMLResult:
+    """What a search produced: the leaderboard (best first), the best trial and the fitted model."""
+
+    task: Task
+    metric: str
+    leaderboard: list[TrialResult]
+    model: TabularModel
+    best: TrialResult
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_automl(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    task: Task | None = None,
+    metric: str | None = None,
+    deadline: float | None = None,
+    max_trials: int | None = None,
+    seed: int = 0,
+    families: list[str] | None = None,
+    n_jobs: int = -1,
+    on_event: ProgressCallback = ignore_progress,
+) -> AutoMLResult:
+    """Search model families and their parameters for the best cross-validated `metric`, then fit the winner.
+
+    `deadline` is a `time.monotonic()` value by which the call returns, final fit included; `max_trials`
+    bounds the number of trials (with it alone, the same data and seed give the same model).
+    """
+    if deadline is None and max_trials is None:
+        raise InvalidInput("A search needs a deadline or max_trials.", hint="Give a time budget or a trial count.")
+    if max_trials is not None and max_trials < 1:
+        raise InvalidInput(f"max_trials must be at least 1, not {max_trials}.")
+    started = time.monotonic()
+    prepared = prepare_target(frame, target, task)
+    chosen_metric = resolve_metric(metric or default_metric(prepared.task), prepared.task)
+    family_names = list(families) if families else list(DEFAULT_FAMILIES)
+    chosen_families = [FAMILIES[name]() for name in family_names]
+
+    preprocessor = TabularPreprocessor(task=prepared.task.value, seed=seed).fit(prepared.features, prepared.y)
+    warnings = prepared.warnings + [f"Dropped column {name!r}: {why}." for name, why in preprocessor.dropped_.items()]
+    if not preprocessor.kinds_:
+        raise InvalidTrainingData(
+            "No usable feature column is left once constant, identifier-like and leaking columns are dropped.",
+            hint="Add columns that describe the rows.",
+        )
+    search = _Search(
+        features=preprocessor.transform(prepared.features),
+        y=prepared.y,
+        task=prepared.task,
+        n_classes=len(prepared.classes) or None,
+        metric=chosen_metric,
+        families=chosen_families,
+        seed=seed,
+        n_jobs=n_jobs,
+        started=started,
+        deadline=deadline,
+        max_trials=max_trials,
+        on_event=on_event,
+    )
+    search.run()
+    best, estimator, params = search.final_fit()
+    model = TabularModel(
+        task=prepared.task,
+        target=target,
+        preprocessor=preprocessor,
+        estimator=estimator,
+        classes=prepared.classes,
+        target_dtype=prepared.target_dtype,
+        family=best.family,
+        params=params,
+    )
+    return AutoMLResult(
+        task=prepared.task,
+        metric=chosen_metric.name,
+        leaderboard=search.leaderboard(),
+        model=model,
+        best=best,
+        warnings=warnings,
+    )
+
+
+class _OutOfTime(Exception):
+    """A trial stopped between folds because finishing it would overrun the deadline."""
+
+
+@dataclass
+class _Incumbent:
+    """The best trial so far, with what is needed to build the final model from it."""
+
+    result: TrialResult
+    family: ModelFamily
+    params: dict[str, Any]
+    fold_estimators: list[Any]
+    fit_facts: list[dict[str, Any]]
+    refit_seconds: float
+
+
+class _Search:
+    """The state of one search: the data, its folds, the trials so far and the clock."""
+
+    def __init__(
+        self,
+        *,
+        features: pd.DataFrame,
+        y: np.ndarray,
+        task: Task,
+        n_classes: int | None,
+        metric: Metric,
+        families: list[ModelFamily],
+        seed: int,
+        n_jobs: int,
+        started: float,
+        deadline: float | None,
+        max_trials: int | None,
+        on_event: ProgressCallback,
+    ) -> None:
+        self.features, self.y, self.task, self.n_classes, self.metric = features, y, task, n_classes, metric
+        self.families = {family.name: family for family in families}
+        self.seed, self.n_jobs = seed, n_jobs
+        self.started, self.deadline, self.max_trials, self.on_event = started, deadline, max_trials, on_event
+        self.splits = make_splits(y, task, seed)
+        self.trials: list[TrialResult] = []
+        self.incumbent: _Incumbent | None = None
+        self.trial_seconds: dict[str, list[float]] = {}
+        budget = None if deadline is None else max(0.0, deadline - started)
+        self.budget = budget
+        self.finish_by = None if budget is None else deadline - RETURN_MARGIN_SECONDS - RETURN_MARGIN_SHARE * budget
+
+    # -- the search loop -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        optuna.logging.set_verbosity(logging.WARNING)
+        study = optuna.create_study(
+            direction="maximize" if self.metric.higher_is_better else "minimize",
+            sampler=optuna.samplers.TPESampler(seed=self.seed),
+        )
+        space = self._joint_space()
+        for family, params in self._portfolio():
+            if self._trials_exhausted() or self._time_left() <= 0:
+                return
+            if not self._affordable(family):
+                continue
+            result = self._run_trial(family, params)
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params=self._flatten(family.name, params),
+                    distributions={name: space[name] for name in self._flatten(family.name, params)},
+                    value=None if result.status != "ok" else result.cv_mean,
+                    state=TrialState.COMPLETE if result.status == "ok" else TrialState.FAIL,
+                )
+            )
+        skipped = 0
+        while not self._trials_exhausted() and skipped < MAX_SKIPPED_PROPOSALS and self._time_left() > 0:
+            if not any(self._affordable(family) for family in self.families.values()):
+                return
+            trial = study.ask()
+            family = self.families[trial.suggest_categorical("family", list(self.families))]
+            params = {
+                name: _suggest(trial, f"{family.name}.{name}", distribution)
+                for name, distribution in family.search_space(self.task).items()
+            }
+            if not self._affordable(family):
+                skipped += 1
+                study.tell(trial, state=TrialState.FAIL)
+                continue
+            skipped = 0
+            result = self._run_trial(family, params)
+            if result.status == "ok":
+                study.tell(trial, result.cv_mean)
+            else:
+                study.tell(trial, state=TrialState.FAIL)
+
+    def _portfolio(self) -> Iterator[tuple[ModelFamily, dict[str, Any]]]:
+        """Portfolio configurations interleaved: every family's default first, then every family's second, …"""
+        portfolios = [[(family, params) for params in family.portfolio(self.task)] for family in self.families.values()]
+        for round_ in itertools.zip_longest(*portfolios):
+            yield from (entry for entry in round_ if entry is not None)
+
+    def _joint_space(self) -> dict[str, BaseDistribution]:
+        space: dict[str, BaseDistribution] = {"family": CategoricalDistribution(list(self.families))}
+        for family in self.families.values():
+            for name, distribution in family.search_space(self.task).items():
+                space[f"{family.name}.{name}"] = distribution
+        return space
+
+    @staticmethod
+    def _flatten(family: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"family": family, **{f"{family}.{name}": value for name, value in params.items()}}
+
+    def _trials_exhausted(self) -> bool:
+        return self.max_trials is not None and len(self.trials) >= self.max_trials
+
+    # -- time --------------------------------------------------------------------------------------------
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _time_left(self) -> float:
+        """Seconds left for trials, once the final fit of the incumbent is provided for."""
+        if self.finish_by is None:
+            return math.inf
+        return self.finish_by - time.monotonic() - self._refit_reserve()
+
+    def _refit_reserve(self) -> float:
+        if self.incumbent is not None:
+            return self.incumbent.refit_seconds
+        # before any trial: keep room for a refit worth about one and a half folds
+        folds = len(self.splits)
+        return (self.finish_by - time.monotonic()) * 1.5 / (folds + 1.5)
+
+    def _estimated_seconds(self, family: ModelFamily) -> float | None:
+        history = self.trial_seconds.get(family.name)
+        if history:
+            return max(history[-3:]) * COST_SAFETY_FACTOR
+        per_unit = [
+            min(seconds) / self.families[name].relative_cost for name, seconds in self.trial_seconds.items() if seconds
+        ]
+        return min(per_unit) * family.relative_cost * COST_SAFETY_FACTOR if per_unit else None
+
+    def _affordable(self, family: ModelFamily) -> bool:
+        estimate = self._estimated_seconds(family)
+        return estimate is None or estimate <= self._time_left()
+
+    # -- one trial ---------------------------------------------------------------------------------------
+
+    def _run_trial(self, family: ModelFamily, params: dict[str, Any]) -> TrialResult:
+        number = len(self.trials)
+        trial_started = time.monotonic()
+        stop_at = None if self.finish_by is None else trial_started + self._time_left()
+        try:
+            scores, fit_seconds, predict_seconds, estimators, facts = self._cross_validate(family, params, stop_at)
+        except _OutOfTime as stopped:
+            result = self._failed(number, family, params, str(stopped))
+        except Exception as error:  # a failing configuration must not end the search
+            result = self._failed(number, family, params, f"{type(error).__name__}: {error}")
+        else:
+            validated_rows = sum(len(valid) for _, valid in self.splits)
+            result = TrialResult(
+                number=number,
+                family=family.name,
+                params=family.refit_params(params, facts),
+                metric=self.metric.name,
+                cv_mean=float(np.mean(scores)),
+                cv_std=float(np.std(scores)),
+                fit_seconds=round(fit_seconds, 4),
+                predict_seconds_per_1k=round(predict_seconds / validated_rows * 1000, 6),
+                folds=len(self.splits),
+                higher_is_better=self.metric.higher_is_better,
+            )
+            if self.incumbent is None or self.metric.is_better(result.cv_mean, self.incumbent.result.cv_mean):
+                train_rows = np.mean([len(train) for train, _ in self.splits])
+                refit_seconds = fit_seconds / len(self.splits) * len(self.y) / train_rows * REFIT_SAFETY_FACTOR
+                self.incumbent = _Incumbent(result, family, params, estimators, facts, refit_seconds)
+        self.trial_seconds.setdefault(family.name, []).append(time.monotonic() - trial_started)
+        self.trials.append(result)
+        self._report(result)
+        return result
+
+    def _cross_validate(
+        self, family: ModelFamily, params: dict[str, Any], stop_at: float | None
+    ) -> tuple[list[float], float, float, list[Any], list[dict[str, Any]]]:
+        scores: list[float] = []
+        estimators: list[Any] = []
+        facts: list[dict[str, Any]] = []
+        fold_seconds: list[float] = []
+        fit_seconds = predict_seconds = 0.0
+        for done, (train, valid) in enumerate(self.splits):
+            fold_started = time.monotonic()
+            if stop_at is not None and fold_seconds and fold_started + float(np.mean(fold_seconds)) > stop_at:
+                raise _OutOfTime(f"Stopped after {done} of {len(self.splits)} folds to keep within the time budget.")
+            valid_features, valid_y = self.features.iloc[valid], self.y[valid]
+            estimator = family.make_estimator(params, task=self.task, seed=self.seed, n_jobs=self.n_jobs)
+            # spread the time left evenly over the folds still to run
+            fold_stop = None if stop_at is None else fold_started + (stop_at - fold_started) / (len(self.splits) - done)
+            facts.append(
+                family.fit(
+                    estimator,
+                    self.features.iloc[train],
+                    self.y[train],
+                    validation=(valid_features, valid_y),
+                    stop_at=fold_stop,
+                )
+            )
+            predicted = time.monotonic()
+            prediction = self._predict(estimator, valid_features)
+            finished = time.monotonic()
+            fit_seconds += predicted - fold_started
+            predict_seconds += finished - predicted
+            fold_seconds.append(finished - fold_started)
+            scores.append(self.metric.score(valid_y, prediction))
+            estimators.append(estimator)
+        return scores, fit_seconds, predict_seconds, estimators, facts
+
+    def _predict(self, estimator: Any, features: pd.DataFrame) -> np.ndarray:
+        if self.n_classes is None:
+            return np.asarray(estimator.predict(features), dtype=float)
+        return class_probabilities(estimator, features, self.n_classes)
+
+    def _failed(self, number: int, family: ModelFamily, params: dict[str, Any], error: str) -> TrialResult:
+        return TrialResult(
+            number=number,
+            family=family.name,
+            params=params,
+            metric=self.metric.name,
+            cv_mean=math.nan,
+            cv_std=math.nan,
+            fit_seconds=0.0,
+            folds=len(self.splits),
+            higher_is_better=self.metric.higher_is_better,
+            status="failed",
+            error=error,
+        )
+
+    def _report(self, result: TrialResult) -> None:
+        score = f"{result.cv_mean:.4f} ± {result.cv_std:.4f}" if result.status == "ok" else f"failed: {result.error}"
+        self.on_event(
+            ProgressEvent(
+                stage="trial",
+                message=f"Trial {result.number} {result.family}: {self.metric.name} {score}",
+                completed=self._elapsed(),
+                total=self.budget,
+                data={"trial": result.model_dump()},
+            )
+        )
+
+    # -- the result --------------------------------------------------------------------------------------
+
+    def leaderboard(self) -> list[TrialResult]:
+        """Successful trials best first (ties by trial number), then the failed ones in order."""
+        sign = -1.0 if self.metric.higher_is_better else 1.0
+        ok = sorted((t for t in self.trials if t.status == "ok"), key=lambda t: (sign * t.cv_mean, t.number))
+        return ok + [t for t in self.trials if t.status != "ok"]
+
+    def final_fit(self) -> tuple[TrialResult, Any, dict[str, Any]]:
+        """The best trial's configuration refitted on all rows, or its fold models when time is too short."""
+        incumbent = self.incumbent
+        if incumbent is None:
+            errors = "; ".join(sorted({t.error or "" for t in self.trials})) or "no trial could be run in time"
+            raise InvalidTrainingData(f"No model could be trained: {errors}", hint="Give the search more time.")
+        params = incumbent.family.refit_params(incumbent.params, incumbent.fit_facts)
+        if self.finish_by is not None and time.monotonic() + incumbent.refit_seconds > self.finish_by:
+            return incumbent.result, FoldEnsemble(incumbent.fold_estimators, self.n_classes), params
+        self.on_event(
+            ProgressEvent(
+                stage="refit",
+                message=f"Fitting {incumbent.family.name} on all {len(self.y)} rows",
+                completed=self._elapsed(),
+                total=self.budget,
+                data={"trial": incumbent.result.model_dump()},
+            )
+        )
+        estimator = incumbent.family.make_estimator(params, task=self.task, seed=self.seed, n_jobs=self.n_jobs)
+        incumbent.family.fit(estimator, self.features, self.y, stop_at=self.finish_by)
+        return incumbent.result, estimator, params
+
+
+def _suggest(trial: optuna.Trial, name: str, distribution: BaseDistribution) -> Any:
+    """Ask `trial` for a value from a declared distribution (families declare spaces, not suggest calls)."""
+    if isinstance(distribution, FloatDistribution):
+        return trial.suggest_float(
+            name, distribution.low, distribution.high, log=distribution.log, step=distribution.step
+        )
+    if isinstance(distribution, IntDistribution):
+        return trial.suggest_int(
+            name, distribution.low, distribution.high, log=distribution.log, step=distribution.step
+        )
+    if isinstance(distribution, CategoricalDistribution):
+        return trial.suggest_categorical(name, distribution.choices)
+    raise TypeError(f"Unsupported search distribution {distribution!r} for {name!r}.")
