@@ -1,0 +1,40 @@
+"""What a connector gives the engine: a query over the source, and a way out when reading it fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+from conveyor.data.sources import Source
+from conveyor.errors import UnreadableData
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A SELECT that yields the source as a table with its final column names, plus notes for the user."""
+
+    sql: str
+    warnings: list[str] = field(default_factory=list)
+    # The reading options were inferred from the whole file rather than a sample; nothing more to widen.
+    exhaustive: bool = False
+
+
+class Connector(Protocol):
+    """Turns one source format into a DuckDB query."""
+
+    def scan(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> Scan:
+        """Work out how to read `source` (dialect, types) and return the query; `workdir` holds any scratch file."""
+        ...
+
+    def recover(
+        self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
+    ) -> Scan:
+        """A new scan that avoids `error` met while running `scan`, or raise `UnreadableData` explaining it."""
+        ...
+
+    def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
+        """`error` as `UnreadableData` naming the problem (and the line, when known) with a hint to fix it."""
+        ...

@@ -1,0 +1,330 @@
+"""The delimited-text connector: CSV, TSV and friends, plain or gzip/zstd-compressed, sniffed once by DuckDB.
+
+How the text is read, and why:
+- the dialect (separator, quote, header, newline) and column types come from DuckDB's sniffer, run once on a
+  sample; the table is then read with exactly those settings (`auto_detect=false`), so nothing is guessed twice;
+- a `;`/tab-separated file is sniffed a second time with `,` as decimal mark and keeps it when that makes more
+  columns numeric (European exports write 1234,5);
+- the usual missing-value markers (`NA`, `N/A`, `?`, `null`, `-`, …) read as missing in every column, as pandas does,
+  so a numeric column with a marker stays numeric;
+- column names are kept exactly as written (DuckDB would trim them); a repeated name gets a visible `_1` suffix and
+  a warning, a blank one becomes `column<i>`;
+- parsing is strict and never skips a row: a ragged row or an unterminated quote is an error naming the line;
+- a value past the sniffer's sample that does not fit its column's type makes the sniffer run once over the whole
+  file; undecodable UTF-8 past the sample switches to a single-byte encoding (Windows-1252 or Latin-1).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from conveyor.data._duck import is_numeric, literal
+from conveyor.data.connectors.base import Scan
+from conveyor.data.sources import Source, read_head, single_byte_encoding
+from conveyor.errors import UnreadableData
+
+MISSING_MARKERS = (
+    "",
+    "NA",
+    "N/A",
+    "n/a",
+    "na",
+    "#N/A",
+    "NULL",
+    "null",
+    "Null",
+    "None",
+    "NaN",
+    "nan",
+    "?",
+    "-",
+    "--",
+)
+# DuckDB's default candidates minus BOOLEAN: it would turn yes/no columns into true/false, changing the values a
+# model learns and predicts; two-valued columns are boolean as a semantic type instead, whatever they hold.
+TYPE_CANDIDATES = ("BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR")
+# Far above any real cell (the test corpus has 5 MB ones) yet a bound on what one line may take in memory.
+MAX_LINE_BYTES = 256 * 2**20
+# Encodings DuckDB decodes itself; others are transcoded to UTF-8 in the work directory first.
+_DUCKDB_ENCODINGS = {"utf-8", "utf-16", "latin-1"}
+_DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_FIELD_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_CONVERSION = re.compile(r'converting column "(.*?)"\. (Could not convert string .*? to \S+)')
+_TRANSCODE_CHUNK = 1 << 22
+# Enough for a header of thousands of columns.
+_HEADER_BYTES = 1 << 20
+
+
+class CsvConnector:
+    """Reads delimited text through DuckDB's CSV reader."""
+
+    def scan(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> Scan:
+        return _CsvReader(con, source, workdir).scan(whole_file=False)
+
+    def recover(
+        self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
+    ) -> Scan:
+        message = str(error)
+        if "Invalid unicode" in message and source.encoding == "utf-8":
+            fallback = Source(source.path, source.format, source.compression, _whole_file_encoding(source))
+            return _CsvReader(con, fallback, workdir).scan(whole_file=scan.exhaustive)
+        if isinstance(error, duckdb.ConversionException) and not scan.exhaustive:
+            return _CsvReader(con, source, workdir).scan(whole_file=True)
+        raise explain(source, error) from error
+
+    def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
+        return explain(source, error)
+
+
+class _CsvReader:
+    """One attempt at reading a delimited file: sniff, name the columns, build the query."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> None:
+        self.con = con
+        self.source = source
+        self.path, self.encoding = _readable_copy(source, workdir)
+        self.compression = source.compression if self.path == source.path else None
+
+    def scan(self, *, whole_file: bool) -> Scan:
+        base = self._base_options()
+        if whole_file:
+            base["sample_size"] = -1
+        sniffed = self._sniff(base)
+        if sniffed["Delimiter"] != "," and any(c["type"] == "VARCHAR" for c in sniffed["Columns"]):
+            sniffed = max(
+                (sniffed, self._sniff({**base, "decimal_separator": ","})),
+                key=lambda s: sum(is_numeric(c["type"]) for c in s["Columns"]),
+            )
+        dialect = _dialect(sniffed)
+        if len(sniffed["Columns"]) == 1:
+            self._refuse_ragged_single_column(base)
+        warnings: list[str] = []
+        names = [c["name"] for c in sniffed["Columns"]]
+        if sniffed["HasHeader"]:
+            names = _unique_names(self._header(dialect, names), warnings)
+        else:
+            warnings.append(f"No header row was found; the columns are named {names[0]}…{names[-1]}.")
+        columns = {name: column["type"] for name, column in zip(names, sniffed["Columns"], strict=True)}
+        options = {**base, **dialect, "header": sniffed["HasHeader"], "auto_detect": False, "columns": columns}
+        options.pop("sample_size", None)
+        for key, sniffed_key in (("dateformat", "DateFormat"), ("timestampformat", "TimestampFormat")):
+            if sniffed[sniffed_key]:
+                options[key] = sniffed[sniffed_key]
+        if "decimal_separator=','" in (sniffed["UserArguments"] or ""):
+            options["decimal_separator"] = ","
+        return Scan(f"SELECT * FROM {self._read_csv(options)}", warnings, exhaustive=whole_file)
+
+    def _base_options(self) -> dict[str, Any]:
+        return {
+            "encoding": self.encoding,
+            "compression": self.compression or "none",
+            "max_line_size": MAX_LINE_BYTES,
+            "strict_mode": True,
+            "ignore_errors": False,
+            "nullstr": list(MISSING_MARKERS),
+            "auto_type_candidates": list(TYPE_CANDIDATES),
+        }
+
+    def _read_csv(self, options: dict[str, Any]) -> str:
+        arguments = ", ".join(f"{key}={_sql_value(value)}" for key, value in options.items())
+        return f"read_csv({literal(str(self.path))}, {arguments})"
+
+    def _sniff(self, options: dict[str, Any]) -> dict[str, Any]:
+        arguments = ", ".join(f"{key}={_sql_value(value)}" for key, value in options.items())
+        try:
+            cursor = self.con.execute(f"SELECT * FROM sniff_csv({literal(str(self.path))}, {arguments})")
+            names = [d[0] for d in cursor.description]
+            return dict(zip(names, cursor.fetchone(), strict=True))
+        except duckdb.Error as error:
+            raise explain(self.source, error) from error
+
+    def _header(self, dialect: dict[str, Any], sniffed_names: list[str]) -> list[str]:
+        """The header fields exactly as written (DuckDB trims and renames them when it reads a header)."""
+        lines = _head_text(self.path, self.compression, self.encoding).splitlines(keepends=True)
+        quote, escape = dialect["quote"], dialect["escape"]
+        reader = csv.reader(
+            io.StringIO("".join(lines[dialect["skip"] :])),
+            delimiter=dialect["delim"],
+            quotechar=quote or None,
+            escapechar=escape if escape and escape != quote else None,
+            doublequote=escape == quote,
+            strict=False,
+        )
+        header = next(reader, [])
+        # A header Python's reader splits differently from DuckDB (exotic escaping) keeps DuckDB's names.
+        return header if len(header) == len(sniffed_names) else sniffed_names
+
+    def _refuse_ragged_single_column(self, base: dict[str, Any]) -> None:
+        """The sniffer settles on one column when rows disagree on their field count; find the line at fault."""
+        lines = _head_text(self.path, self.compression, self.encoding).splitlines()
+        first_line = lines[0] if lines else ""
+        counts = {d: first_line.count(d) for d in _DELIMITER_CANDIDATES}
+        delimiter = max(counts, key=counts.__getitem__)
+        if not counts[delimiter]:
+            return
+        options = {
+            **base,
+            "delim": delimiter,
+            "quote": '"',
+            "escape": '"',
+            "header": False,
+            "auto_detect": False,
+            "columns": {f"c{i}": "VARCHAR" for i in range(counts[delimiter] + 1)},
+        }
+        try:
+            self.con.execute(f"SELECT count(*) FROM {self._read_csv(options)}").fetchone()
+        except duckdb.Error as error:
+            raise explain(self.source, error) from error
+        raise UnreadableData(
+            f"{self.source.path.name}: could not work out the column layout although the header uses "
+            f"{delimiter!r} as a separator.",
+            hint="Check that every row has the same number of fields as the header.",
+        )
+
+
+def _dialect(sniffed: dict[str, Any]) -> dict[str, Any]:
+    def value(key: str) -> str:
+        return "" if sniffed[key] == "(empty)" else sniffed[key]
+
+    quote, escape = value("Quote"), value("Escape")
+    # A sample without quotes makes the sniffer pick "no quoting"; the CSV standard quote still applies later
+    # in the file, and keeping it turns a stray, never-closed quote into an error instead of a silent value.
+    if not quote:
+        quote, escape = '"', '"'
+    elif quote == '"' and not escape:
+        escape = '"'
+    # The newline is left out on purpose: DuckDB 2.0.1 reads no rows at all when given new_line='\r\n' in strict
+    # mode, and its reader finds the line ends by itself.
+    return {
+        "delim": sniffed["Delimiter"],
+        "quote": quote,
+        "escape": escape,
+        "skip": sniffed["SkipRows"],
+        "comment": value("Comment"),
+    }
+
+
+def _unique_names(raw: list[str], warnings: list[str]) -> list[str]:
+    """Header names as written; blanks named by position and repeats suffixed, both with a warning."""
+    taken: set[str] = set()
+    names = []
+    for position, name in enumerate(raw):
+        candidate = name
+        if not name.strip():
+            candidate = f"column{position}"
+        # DuckDB matches identifiers case-insensitively, so 'Age' and 'age' are the same column to it.
+        suffix = 0
+        while candidate.lower() in taken:
+            suffix += 1
+            candidate = f"{name}_{suffix}"
+        if not name.strip():
+            warnings.append(f"Column {position + 1} has no name; it is named {candidate!r}.")
+        elif candidate != name:
+            copy = "second" if suffix == 1 else f"copy in position {position + 1}"
+            warnings.append(f"Column {name!r} appears more than once; the {copy} is named {candidate!r}.")
+        taken.add(candidate.lower())
+        names.append(candidate)
+    return names
+
+
+def _sql_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return literal(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no SQL form for {value!r}")
+
+
+def _head_text(path: Path, compression: str | None, encoding: str) -> str:
+    """The start of the file's text, decoded, without a byte-order mark."""
+    head = read_head(path, compression, _HEADER_BYTES)
+    return head.decode(encoding, errors="replace").removeprefix("\ufeff")
+
+
+def _readable_copy(source: Source, workdir: Path) -> tuple[Path, str]:
+    """The file and encoding DuckDB reads: the source itself, or a UTF-8 copy when DuckDB lacks the encoding."""
+    encoding = source.encoding or "utf-8"
+    if encoding in _DUCKDB_ENCODINGS:
+        return source.path, encoding
+    copy = workdir / f"{source.path.stem}.utf-8.csv"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with pa.input_stream(str(source.path), compression=source.compression) as stream, copy.open("wb") as out:
+            while chunk := stream.read(_TRANSCODE_CHUNK):
+                out.write(decoder.decode(chunk).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise UnreadableData(
+            f"{source.path.name} is neither UTF-8 nor {encoding}: "
+            f"byte {error.object[error.start]:#04x} cannot be decoded.",
+            hint="Save the file as UTF-8 and ingest it again.",
+        ) from error
+    return copy, "utf-8"
+
+
+def _whole_file_encoding(source: Source) -> str:
+    """The single-byte encoding of a file whose non-UTF-8 bytes appear only after the sample."""
+    # The high bytes (0x80-0xFF) decide it, and a file rarely has many: gather them all, then judge once.
+    high_bytes = bytearray()
+    with pa.input_stream(str(source.path), compression=source.compression) as stream:
+        while chunk := stream.read(_TRANSCODE_CHUNK):
+            high_bytes.extend(set(chunk.translate(None, bytes(range(0x80)))))
+    return single_byte_encoding(bytes(high_bytes))
+
+
+def explain(source: Source, error: duckdb.Error) -> UnreadableData:
+    """Turn a DuckDB CSV error into a message that names the problem and the line, with a hint to fix it."""
+    message = str(error)
+    name = source.path.name
+    line_match = _ERROR_LINE.search(message)
+    where = f"Line {line_match.group(1)} of {name}" if line_match else name
+    if "unterminated quote" in message:
+        return UnreadableData(
+            f"{where} opens a quoted value that is never closed.",
+            hint='Close the quote, or write a quote inside a value as two quotes (""), then ingest again.',
+        )
+    if fields := _FIELD_COUNT.search(message):
+        expected, found = int(fields.group(1)), int(fields.group(2))
+        more_or_fewer = "more" if found > expected else "fewer"
+        return UnreadableData(
+            f"{where} has {more_or_fewer} fields than the {expected} columns of the header.",
+            hint="Fix that line (a missing or extra separator, or a separator inside an unquoted value), "
+            "or quote values that contain the separator, then ingest again.",
+        )
+    if "Invalid unicode" in message:
+        return UnreadableData(
+            f"{where} is not valid text in the {source.encoding} encoding.",
+            hint="Save the file as UTF-8 and ingest it again.",
+        )
+    if "Maximum line size" in message:
+        return UnreadableData(
+            f"{where} is longer than {MAX_LINE_BYTES // 2**20} MiB.",
+            hint="Check for an unclosed quote swallowing the rest of the file, or split the huge values out.",
+        )
+    if conversion := _CONVERSION.search(message):
+        return UnreadableData(
+            f"{where}: column {conversion.group(1)!r}: {conversion.group(2)}.",
+            hint="Make the column's values consistent (one type, one date format) and ingest again.",
+        )
+    if "detect the CSV parsing dialect" in message:
+        return UnreadableData(
+            f"{name} does not look like a delimited table: no separator gives every row the same number of fields.",
+            hint="Check that it is a CSV/TSV file with a header row and one record per line.",
+        )
+    first = next((part for part in message.splitlines() if part.strip()), message)
+    return UnreadableData(f"{name} cannot be read as a delimited table: {first}", hint="Check the file's format.")

@@ -1,0 +1,101 @@
+"""Column profiles of a stored Parquet table: missing share, distinct count, numeric summary, top values.
+
+Two queries whatever the width: one aggregate pass for every column, and one pass that unpivots the
+non-numeric columns into (column, value) pairs and keeps each column's five most frequent values.
+Distinct counts are exact up to a million rows and HyperLogLog estimates above. For float columns the
+summary (min, max, mean, std) leaves out inf and NaN, which would otherwise swallow it.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from conveyor.data._duck import connect, ident, is_float, is_numeric, is_temporal, literal
+from conveyor.data.ingest import work_directory
+from conveyor.domain.datasets import ColumnProfile, ColumnSchema, SemanticType, ValueCount
+
+EXACT_DISTINCT_MAX_ROWS = 1_000_000
+TOP_VALUES = 5
+# Long free-text values are cut in the profile; it is a summary, not a copy.
+_MAX_VALUE_CHARS = 200
+_VALUE_SEMANTICS = frozenset(
+    {SemanticType.CATEGORICAL, SemanticType.BOOLEAN, SemanticType.TEXT, SemanticType.IDENTIFIER}
+)
+
+
+def profile(parquet: Path, columns: list[ColumnSchema]) -> list[ColumnProfile]:
+    """Profile each of `columns` in the Parquet file, in the order given."""
+    parquet = Path(parquet)
+    table = f"read_parquet({literal(str(parquet))})"
+    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        summaries = _summaries(con, table, columns, exact=rows <= EXACT_DISTINCT_MAX_ROWS)
+        top = _top_values(con, table, {i: c for i, c in enumerate(columns) if c.semantic_type in _VALUE_SEMANTICS})
+    return [
+        ColumnProfile(
+            name=column.name,
+            missing_pct=100.0 * (rows - summary["non_missing"]) / rows if rows else 0.0,
+            distinct=summary["distinct"],
+            min=summary.get("min"),
+            max=summary.get("max"),
+            mean=summary.get("mean"),
+            std=summary.get("std"),
+            top_values=top.get(position, []),
+        )
+        for position, (column, summary) in enumerate(zip(columns, summaries, strict=True))
+    ]
+
+
+def _summaries(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnSchema], *, exact: bool
+) -> list[dict[str, Any]]:
+    expressions: list[dict[str, str]] = []
+    for column in columns:
+        name, kind = ident(column.name), column.physical_type
+        distinct = f"count(DISTINCT {name})" if exact else f"approx_count_distinct({name})"
+        wanted = {"non_missing": f"count({name})", "distinct": distinct}
+        if is_numeric(kind):
+            value = f"{name} FILTER (WHERE isfinite({name}))" if is_float(kind) else name
+            wanted |= {
+                "min": f"min({value})",
+                "max": f"max({value})",
+                "mean": f"avg({value})::DOUBLE",
+                "std": f"stddev_samp({value})::DOUBLE",
+            }
+        elif is_temporal(kind):
+            wanted |= {"min": f"min({name})", "max": f"max({name})"}
+        expressions.append(wanted)
+    flat = [sql for wanted in expressions for sql in wanted.values()]
+    if not flat:
+        return []
+    values = iter(con.execute(f"SELECT {', '.join(flat)} FROM {table}").fetchone())
+    return [{key: next(values) for key in wanted} for wanted in expressions]
+
+
+def _top_values(
+    con: duckdb.DuckDBPyConnection, table: str, columns: dict[int, ColumnSchema]
+) -> dict[int, list[ValueCount]]:
+    """The most frequent values of the given columns (keyed by position), counted in one unpivoting pass."""
+    if not columns:
+        return {}
+    # Positional aliases keep the unpivoted names free of quoting trouble and of clashes.
+    casts = ", ".join(f"CAST({ident(c.name)} AS VARCHAR) AS c{i}" for i, c in columns.items())
+    found = con.execute(
+        f"""
+        SELECT column_alias, left(value, {_MAX_VALUE_CHARS}), hits FROM (
+            SELECT column_alias, value, count(*) AS hits
+            FROM (UNPIVOT (SELECT {casts} FROM {table}) ON COLUMNS(*) INTO NAME column_alias VALUE value)
+            GROUP BY ALL
+        )
+        QUALIFY row_number() OVER (PARTITION BY column_alias ORDER BY hits DESC, value) <= {TOP_VALUES}
+        ORDER BY column_alias, hits DESC, value
+        """
+    ).fetchall()
+    top: dict[int, list[ValueCount]] = {}
+    for alias, value, hits in found:
+        top.setdefault(int(alias[1:]), []).append(ValueCount(value=value, count=hits))
+    return top
