@@ -86,6 +86,11 @@ def _first(values: Sequence[Any], is_bad: Callable[[Any], bool]) -> int | None:
     return None
 
 
+def _sent(values: Any, arr: np.ndarray) -> Sequence[Any]:
+    """The values as the client sent them (numpy may have coerced a list, e.g. [1, "3"] to strings)."""
+    return arr if isinstance(values, np.ndarray) else values
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
 
@@ -105,9 +110,9 @@ def _floats(dtype: type) -> Converter:
             if row is None:
                 return np.array([np.nan if v is None else v for v in arr], dtype=dtype)
             raise BadValue(row, f"expected a number, got {_describe(arr[row])}")
-        row = _first(arr, lambda v: not _is_number(v)) if arr.dtype.kind != "b" else 0
-        value = values[row] if row is not None else arr[0]
-        raise BadValue(row, f"expected a number, got {_describe(value)}")
+        sent = _sent(values, arr)
+        row = _first(sent, lambda v: not _is_number(v)) or 0
+        raise BadValue(row, f"expected a number, got {_describe(sent[row])}")
 
     return convert
 
@@ -139,8 +144,9 @@ def _ints(dtype: type) -> Converter:
             if row is None:
                 return np.array([int(v) for v in arr], dtype=np_dtype)
             raise BadValue(row, f"expected an integer, got {_describe(arr[row])}")
-        row = _first(arr, lambda v: not _is_number(v)) if kind != "b" else 0
-        raise BadValue(row, f"expected an integer, got {_describe(arr[row or 0])}")
+        sent = _sent(values, arr)
+        row = _first(sent, lambda v: not _is_number(v)) or 0
+        raise BadValue(row, f"expected an integer, got {_describe(sent[row])}")
 
     return convert
 
@@ -149,8 +155,9 @@ def _bools(values: Any) -> np.ndarray:
     arr = _as_array(values)
     if arr.dtype.kind == "b":
         return arr
-    row = _first(arr, lambda v: not isinstance(v, bool | np.bool_))
-    raise BadValue(row, f"expected true or false, got {_describe(arr[row or 0])}")
+    sent = _sent(values, arr)
+    row = _first(sent, lambda v: not isinstance(v, bool | np.bool_)) or 0
+    raise BadValue(row, f"expected true or false, got {_describe(sent[row])}")
 
 
 def _strings(values: Any) -> np.ndarray:

@@ -53,7 +53,8 @@ class InputSignature:
                     field=name,
                     hint="Remove it or check its spelling.",
                 )
-        n = None
+        lengths = [len(v) for v in data.values() if isinstance(v, list | tuple | np.ndarray)]
+        n = max(lengths, key=lengths.count) if lengths else 0  # the odd one out is the column to blame
         arrays: list[np.ndarray] = []
         present: list[Column] = []
         for column in self.columns:
@@ -67,11 +68,9 @@ class InputSignature:
             values = data[column.name]
             if not isinstance(values, list | tuple | np.ndarray):
                 raise InvalidRequest(f"Input {column.name!r} must be a list of values, one per row.", field=column.name)
-            if n is None:
-                n = len(values)
-            elif len(values) != n:
+            if len(values) != n:
                 raise InvalidRequest(
-                    f"Input {column.name!r} has {len(values)} rows but {present[0].name!r} has {n}.",
+                    f"Input {column.name!r} has {len(values)} rows where the other inputs have {n}.",
                     field=column.name,
                     hint="Every column needs one value per row.",
                 )
