@@ -18,7 +18,10 @@ def connect(spill_dir: Path) -> duckdb.DuckDBPyConnection:
     memory = _physical_memory()
     if memory:
         config["memory_limit"] = f"{int(memory * _MEMORY_SHARE) // 2**20}MB"
-    return duckdb.connect(config=config)
+    con = duckdb.connect(config=config)
+    # The engine runs under the CLI's own progress display and in servers; DuckDB's bar would garble both.
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _physical_memory() -> int | None:

@@ -105,9 +105,12 @@ class _CsvReader:
                 key=lambda s: sum(is_numeric(c["type"]) for c in s["Columns"]),
             )
         dialect = _dialect(sniffed)
-        if len(sniffed["Columns"]) == 1:
-            self._refuse_ragged_single_column(base)
         warnings: list[str] = []
+        if len(sniffed["Columns"]) == 1 or dialect["skip"]:
+            self._refuse_ragged(base)
+        if dialect["skip"]:
+            skipped = _head_text(self.path, self.compression, self.encoding).splitlines()[: dialect["skip"]]
+            warnings.append(f"The first {len(skipped)} lines come before the header and were skipped: {skipped!r}.")
         names = [c["name"] for c in sniffed["Columns"]]
         if sniffed["HasHeader"]:
             names = _unique_names(self._header(dialect, names), warnings)
@@ -163,8 +166,13 @@ class _CsvReader:
         # A header Python's reader splits differently from DuckDB (exotic escaping) keeps DuckDB's names.
         return header if len(header) == len(sniffed_names) else sniffed_names
 
-    def _refuse_ragged_single_column(self, base: dict[str, Any]) -> None:
-        """The sniffer settles on one column when rows disagree on their field count; find the line at fault."""
+    def _refuse_ragged(self, base: dict[str, Any]) -> None:
+        """Raise the error of the first ragged line, if the rows disagree on their field count.
+
+        DuckDB's sniffer copes with ragged rows by settling on one column or by skipping the lines before
+        the last disagreement as a "preamble"; both would lose or mangle rows silently. Reading the file
+        with the first line's separator and field count, strictly, finds the line at fault.
+        """
         lines = _head_text(self.path, self.compression, self.encoding).splitlines()
         first_line = lines[0] if lines else ""
         counts = {d: first_line.count(d) for d in _DELIMITER_CANDIDATES}
@@ -184,11 +192,6 @@ class _CsvReader:
             self.con.execute(f"SELECT count(*) FROM {self._read_csv(options)}").fetchone()
         except duckdb.Error as error:
             raise explain(self.source, error) from error
-        raise UnreadableData(
-            f"{self.source.path.name}: could not work out the column layout although the header uses "
-            f"{delimiter!r} as a separator.",
-            hint="Check that every row has the same number of fields as the header.",
-        )
 
 
 def _dialect(sniffed: dict[str, Any]) -> dict[str, Any]:
