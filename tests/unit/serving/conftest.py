@@ -46,12 +46,12 @@ def _load(path: Path, name: str) -> tuple[Any, LoadedModel]:
 
 @pytest.fixture(scope="session")
 def sklearn_model(adult: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, LoadedModel]:
-    """A one-hot + gradient boosting pipeline saved as an MLflow sklearn model answering probabilities."""
+    """A one-hot + random forest pipeline saved as an MLflow sklearn model answering probabilities."""
     import mlflow.sklearn
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
@@ -59,7 +59,7 @@ def sklearn_model(adult: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory)
         ColumnTransformer(
             [("cats", OneHotEncoder(handle_unknown="error", sparse_output=False), STRINGS)], remainder="passthrough"
         ),
-        HistGradientBoostingClassifier(max_iter=20, random_state=0),
+        RandomForestClassifier(n_estimators=10, max_depth=6, n_jobs=1, random_state=0),
     )
     pipeline.fit(adult[FEATURES], adult["income"])
     schema = Schema(
