@@ -26,7 +26,7 @@ KINDS = ("boolean", "datetime", "double", "long", "string")
 _ID_NAME = re.compile(r"(^|[\W_])(id|uuid|guid|key|identifier)$|^(id|uuid|guid)[\W_]", re.IGNORECASE)
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
-_DATE_PARTS = ("year", "month", "day", "dayofweek")
+_DATE_PARTS = ("year", "month", "day", "day_of_week")
 # a feature whose single-column accuracy (or |correlation| for regression) reaches this is a leak
 _LEAK_THRESHOLD = 0.999
 _LEAK_SAMPLE_ROWS = 20_000
@@ -174,12 +174,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             name = str(name)
             kind = kind_of(X[name])
             values = coerce_column(X[name], name, kind)
-            if (reason := self._drop_reason(name, kind, values, len(X))) is not None:
+            date_format = _date_format_of(values) if kind == "string" else None
+            is_date = kind == "datetime" or date_format is not None
+            if (reason := self._drop_reason(name, kind, values, is_date=is_date)) is not None:
                 self.dropped_[name] = reason
                 continue
             self.kinds_[name] = kind
-            date_format = _date_format_of(values) if kind == "string" else None
-            if kind == "datetime" or date_format is not None:
+            if is_date:
                 self.date_formats_[name] = date_format
                 dates = _to_datetime(values, name, date_format, strict=False)
                 has_time = bool((dates.dropna() != dates.dropna().dt.normalize()).any())
@@ -193,7 +194,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             self._drop_leaks(pd.DataFrame(typed, index=X.index), np.asarray(y))
         taken: set[str] = set()
         self.feature_names_: dict[str, list[str]] = {
-            name: [_feature_name(f"{name}_{part}", taken) for part in self.date_parts_[name]]
+            name: [_feature_name(f"{name}_{part.replace('_', '')}", taken) for part in self.date_parts_[name]]
             if name in self.date_parts_
             else [_feature_name(name, taken)]
             for name in self.kinds_
@@ -201,11 +202,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _drop_reason(self, name: str, kind: str, values: pd.Series, n_rows: int) -> str | None:
+    def _drop_reason(self, name: str, kind: str, values: pd.Series, *, is_date: bool) -> str | None:
         if values.nunique(dropna=False) <= 1:
             return "it is constant"
-        all_distinct = n_rows > 1 and values.notna().all() and values.nunique() == n_rows
-        if all_distinct and (kind == "string" or (kind == "long" and _ID_NAME.search(name))):
+        all_distinct = len(values) > 1 and values.notna().all() and values.nunique() == len(values)
+        if is_date or not all_distinct:
+            return None
+        if kind == "string" or (kind == "long" and _ID_NAME.search(name)):
             return "it looks like an identifier (every value is distinct)"
         return None
 
@@ -286,10 +289,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 for feature, part in zip(names, self.date_parts_[name], strict=True):
                     features[feature] = getattr(dates.dt, part).astype(float)
             elif name in self.categories_:
+                dtype = self.categories_[name]
                 text = coerce_column(X[name], name, kind)
-                features[names[0]] = pd.Series(
-                    pd.Categorical(text, dtype=self.categories_[name]), index=X.index, name=names[0]
-                )
+                # unseen and rare values count as missing, as the models learned missing values
+                known = text.where(text.isin(dtype.categories), None)
+                features[names[0]] = pd.Series(pd.Categorical(known, dtype=dtype), index=X.index, name=names[0])
             else:
                 features[names[0]] = coerce_column(X[name], name, kind)
         return pd.DataFrame(features, index=X.index)

@@ -67,7 +67,7 @@ def prepare_target(frame: pd.DataFrame, target: str, task: Task | None) -> Prepa
         counts = counts.drop(rare.index)
     if len(counts) < 2:
         raise InvalidTrainingData(
-            f"Target {target!r} has a single class ({counts.index[0]!r}); a classifier needs two at least.",
+            f"Target {target!r} has a single class ({counts.index.tolist()[0]!r}); a classifier needs two at least.",
             hint="Choose another target, or add rows of the other classes.",
         )
     if task is Task.BINARY and len(counts) > 2:

@@ -56,14 +56,21 @@ class ModelFamily:
         return dict(params)
 
 
+def target_type(task: Task) -> str:
+    """scikit-learn's name for the kind of target a task learns."""
+    return "continuous" if task is Task.REGRESSION else task.value
+
+
 class TabularEncoder(TransformerMixin, BaseEstimator):
     """Feature frame to a numeric matrix for models without native categoricals and missing values.
 
     Numbers: median imputation plus a missing indicator for columns that had gaps, optionally scaled.
-    Categories: one-hot up to `max_onehot` levels (unseen levels ignored), target encoding above it.
+    Categories: one-hot up to `max_onehot` levels (unseen levels ignored), target encoding above it;
+    `target_type` is scikit-learn's ("binary", "multiclass", "continuous"), never guessed from the values.
     """
 
-    def __init__(self, scale: bool = False, max_onehot: int = 16) -> None:
+    def __init__(self, target_type: str, scale: bool = False, max_onehot: int = 16) -> None:
+        self.target_type = target_type
         self.scale = scale
         self.max_onehot = max_onehot
 
@@ -85,7 +92,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             [
                 ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), *scaler), numeric),
                 ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32), few),
-                ("target", make_pipeline(TargetEncoder(), *scaler), many),
+                ("target", make_pipeline(TargetEncoder(target_type=self.target_type), *scaler), many),
             ],
             sparse_threshold=0.0,
         )

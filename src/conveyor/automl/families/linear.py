@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 
-from conveyor.automl.families.base import ModelFamily, TabularEncoder
+from conveyor.automl.families.base import ModelFamily, TabularEncoder, target_type
 from conveyor.domain.training import Task
 
 MAX_ITERATIONS = 500
@@ -40,7 +40,7 @@ class LinearFamily(ModelFamily):
             model = Ridge(random_state=seed, **params)
         else:
             model = LogisticRegression(max_iter=MAX_ITERATIONS, random_state=seed, **params)
-        return make_pipeline(TabularEncoder(scale=True), model)
+        return make_pipeline(TabularEncoder(target_type(task), scale=True), model)
 
     def fit(
         self,

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from conveyor.automl.families.base import ModelFamily, TabularEncoder
+from conveyor.automl.families.base import ModelFamily, TabularEncoder, target_type
 from conveyor.domain.training import Task
 
 # trees added per step; the time limit is checked between steps
@@ -43,7 +43,7 @@ class ForestFamily(ModelFamily):
 
     def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
         forest = self.regressor if task is Task.REGRESSION else self.classifier
-        return make_pipeline(TabularEncoder(), forest(random_state=seed, n_jobs=n_jobs, **params))
+        return make_pipeline(TabularEncoder(target_type(task)), forest(random_state=seed, n_jobs=n_jobs, **params))
 
     def fit(
         self,
