@@ -133,12 +133,17 @@ def _ints(dtype: type) -> Converter:
                     raise BadValue(row, f"{_describe(arr[row])} is out of range for {np_dtype}")
             return arr.astype(np_dtype, copy=False)
         if kind == "f":
+            # Cheap checks first (this is the hot path for FP64 tensors feeding integer columns).
+            if np.isfinite(arr).all() and (np.abs(arr) < limit).all():
+                ints = arr.astype(np_dtype)
+                if (ints == arr).all():
+                    return ints
             with np.errstate(invalid="ignore"):
                 bad = ~np.isfinite(arr) | (arr != np.trunc(arr)) | (arr >= limit) | (arr < -limit)
-            if bad.any():
-                row = int(bad.argmax())
-                raise BadValue(row, f"expected an integer, got {_describe(arr[row])}")
-            return arr.astype(np_dtype)
+            if not bad.any():  # only the lowest int64, -2**63, gets here
+                return arr.astype(np_dtype)
+            row = int(bad.argmax())
+            raise BadValue(row, f"expected an integer, got {_describe(arr[row])}")
         if kind == "O":
             row = _first(arr, lambda v: not _is_number(v) or not float(v).is_integer() or not low <= int(v) <= high)
             if row is None:

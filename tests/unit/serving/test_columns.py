@@ -73,3 +73,9 @@ def test_nested_values_are_refused() -> None:
 def test_enum_spelling_and_unknown_types() -> None:
     assert column_for("c", "DataType.long").type == "long"
     assert column_for("c", "Array(string)").dtype == np.dtype(object)
+
+
+def test_integral_floats_at_the_int64_edges() -> None:
+    assert convert("long", [-(2.0**63), 2.0**62]).tolist() == [-(2**63), 2**62]
+    assert bad_row("long", [1.0, 2.0**63]) == 1
+    assert bad_row("long", [1.0, float("nan")]) == 1
