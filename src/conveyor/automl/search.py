@@ -309,9 +309,10 @@ class _Search:
         fit_seconds = predict_seconds = 0.0
         for done, (train, valid) in enumerate(self.splits):
             fold_started = time.monotonic()
-            # the first model is never abandoned (a search must return one); its folds share the time instead
+            # Families that stop on time finish every fold within its share; the others are abandoned between
+            # folds, except the first model of the search, which must return one.
             out_of_time = stop_at is not None and fold_seconds and fold_started + float(np.mean(fold_seconds)) > stop_at
-            if out_of_time and self.incumbent is not None:
+            if out_of_time and not family.stops_on_time and self.incumbent is not None:
                 raise _OutOfTime(f"Stopped after {done} of {len(self.splits)} folds to keep within the time budget.")
             valid_features, valid_y = self.features.iloc[valid], self.y[valid]
             estimator = family.make_estimator(params, task=self.task, seed=self.seed, n_jobs=self.n_jobs)

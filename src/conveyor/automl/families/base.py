@@ -30,6 +30,8 @@ class ModelFamily:
     name: ClassVar[str]
     # rough cost of a trial relative to LightGBM's default, used until the family has run once
     relative_cost: ClassVar[float] = 1.0
+    # whether `fit` honours `stop_at` itself; the search stops other families between folds instead
+    stops_on_time: ClassVar[bool] = False
 
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         raise NotImplementedError

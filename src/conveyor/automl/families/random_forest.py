@@ -25,6 +25,7 @@ class ForestFamily(ModelFamily):
     """A bagged-trees family; subclasses name their scikit-learn classifier and regressor."""
 
     classifier: ClassVar[type[BaseEstimator]]
+    stops_on_time = True
     regressor: ClassVar[type[BaseEstimator]]
 
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
