@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import connect, ident, is_numeric, is_text, literal
+from conveyor.data._duck import connect, exact_distinct_counts, ident, is_numeric, is_text, literal
 from conveyor.data.connectors import CONNECTORS
 from conveyor.data.connectors.base import Connector, Scan
 from conveyor.data.semantics import ColumnStats, could_be_identifier, infer_semantic_type
@@ -100,7 +100,7 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
     values = ", ".join(ident(name) for name, _ in schema)
     row = con.execute(
         f'SELECT {", ".join(aggregates)} FROM (SELECT *, hash(file_row_number, {values}) AS "__row_hash" FROM {table})'
-    ).fetchone()
+    ).fetchall()[0]
     rows, hash_sum, hash_xor = row[:3]
     if rows == 0:
         raise UnreadableData(
@@ -165,8 +165,4 @@ def _column_stats(
 
 
 def _exact_distinct(con: duckdb.DuckDBPyConnection, parquet: Path, candidates: list[ColumnStats]) -> dict[str, int]:
-    if not candidates:
-        return {}
-    counts = ", ".join(f"count(DISTINCT {ident(c.name)})" for c in candidates)
-    row = con.execute(f"SELECT {counts} FROM read_parquet({literal(str(parquet))})").fetchone()
-    return {c.name: count for c, count in zip(candidates, row, strict=True)}
+    return exact_distinct_counts(con, f"read_parquet({literal(str(parquet))})", [c.name for c in candidates])

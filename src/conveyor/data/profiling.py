@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import connect, ident, is_float, is_numeric, is_temporal, literal
+from conveyor.data._duck import connect, exact_distinct_counts, ident, is_float, is_numeric, is_temporal, literal
 from conveyor.data.ingest import work_directory
 from conveyor.domain.datasets import ColumnProfile, ColumnSchema, SemanticType, ValueCount
 
@@ -32,7 +32,7 @@ def profile(parquet: Path, columns: list[ColumnSchema]) -> list[ColumnProfile]:
     parquet = Path(parquet)
     table = f"read_parquet({literal(str(parquet))})"
     with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
-        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         summaries = _summaries(con, table, columns, exact=rows <= EXACT_DISTINCT_MAX_ROWS)
         top = _top_values(con, table, {i: c for i, c in enumerate(columns) if c.semantic_type in _VALUE_SEMANTICS})
     return [
@@ -56,15 +56,16 @@ def _summaries(
     expressions: list[dict[str, str]] = []
     for column in columns:
         name, kind = ident(column.name), column.physical_type
-        distinct = f"count(DISTINCT {name})" if exact else f"approx_count_distinct({name})"
-        wanted = {"non_missing": f"count({name})", "distinct": distinct}
+        wanted = {"non_missing": f"count({name})"}
+        if not exact:
+            wanted["distinct"] = f"approx_count_distinct({name})"
         if is_numeric(kind):
-            value = f"{name} FILTER (WHERE isfinite({name}))" if is_float(kind) else name
+            finite = f" FILTER (WHERE isfinite({name}))" if is_float(kind) else ""
             wanted |= {
-                "min": f"min({value})",
-                "max": f"max({value})",
-                "mean": f"avg({value})::DOUBLE",
-                "std": f"stddev_samp({value})::DOUBLE",
+                "min": f"min({name}){finite}",
+                "max": f"max({name}){finite}",
+                "mean": f"avg({name}){finite}::DOUBLE",
+                "std": f"stddev_samp({name}){finite}::DOUBLE",
             }
         elif is_temporal(kind):
             wanted |= {"min": f"min({name})", "max": f"max({name})"}
@@ -72,8 +73,13 @@ def _summaries(
     flat = [sql for wanted in expressions for sql in wanted.values()]
     if not flat:
         return []
-    values = iter(con.execute(f"SELECT {', '.join(flat)} FROM {table}").fetchone())
-    return [{key: next(values) for key in wanted} for wanted in expressions]
+    values = iter(con.execute(f"SELECT {', '.join(flat)} FROM {table}").fetchall()[0])
+    summaries = [{key: next(values) for key in wanted} for wanted in expressions]
+    if exact:
+        counts = exact_distinct_counts(con, table, [c.name for c in columns])
+        for column, summary in zip(columns, summaries, strict=True):
+            summary["distinct"] = counts[column.name]
+    return summaries
 
 
 def _top_values(

@@ -146,7 +146,7 @@ class _CsvReader:
         try:
             cursor = self.con.execute(f"SELECT * FROM sniff_csv({literal(str(self.path))}, {arguments})")
             names = [d[0] for d in cursor.description]
-            return dict(zip(names, cursor.fetchone(), strict=True))
+            return dict(zip(names, cursor.fetchall()[0], strict=True))
         except duckdb.Error as error:
             raise explain(self.source, error) from error
 
@@ -189,7 +189,7 @@ class _CsvReader:
             "columns": {f"c{i}": "VARCHAR" for i in range(counts[delimiter] + 1)},
         }
         try:
-            self.con.execute(f"SELECT count(*) FROM {self._read_csv(options)}").fetchone()
+            self.con.execute(f"SELECT count(*) FROM {self._read_csv(options)}").fetchall()[0]
         except duckdb.Error as error:
             raise explain(self.source, error) from error
 

@@ -1,0 +1,19 @@
+"""The public surface of conveyor.data is exactly what the services layer relies on."""
+
+from __future__ import annotations
+
+import conveyor.data
+
+
+def test_exported_members_are_sorted_and_public() -> None:
+    assert conveyor.data.__all__ == sorted(conveyor.data.__all__)
+    assert set(conveyor.data.__all__) == {
+        "FrameWriter",
+        "IngestResult",
+        "ingest",
+        "iter_frames",
+        "profile",
+        "read_frame",
+    }
+    for name in conveyor.data.__all__:
+        assert getattr(conveyor.data, name).__module__.startswith("conveyor.data.")

@@ -1,0 +1,74 @@
+"""Profiles checked against pandas on a small real file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conveyor.data import ingest, profile
+
+CSV = """num,price,city,flag,when,empty
+1,10.5,Lyon,yes,2024-01-01,
+2,,Lyon,no,2024-02-01,
+3,7.25,Paris,yes,,
+4,inf,Zürich,yes,2024-03-01,
+,1.0,Paris,no,2024-04-01,
+6,3.5,Lyon,yes,2024-05-01,
+"""
+
+
+@pytest.fixture
+def small(tmp_path: Path):
+    source = tmp_path / "small.csv"
+    source.write_text(CSV)
+    dest = tmp_path / "small.parquet"
+    result = ingest(source, dest)
+    return dest, result, pd.read_csv(source)
+
+
+def test_profile_matches_pandas(small) -> None:
+    dest, result, frame = small
+    profiles = {p.name: p for p in profile(dest, result.columns)}
+    assert list(profiles) == list(frame.columns)
+    for name, column in frame.items():
+        got = profiles[name]
+        assert got.missing_pct == pytest.approx(100 * column.isna().mean()), name
+        assert got.distinct == column.nunique(), name
+    finite = frame["price"].replace([math.inf], pd.NA).dropna().astype(float)
+    assert profiles["price"].min == finite.min()
+    assert profiles["price"].max == finite.max()
+    assert profiles["price"].mean == pytest.approx(finite.mean())
+    assert profiles["price"].std == pytest.approx(finite.std())
+    assert profiles["num"].mean == pytest.approx(frame["num"].mean())
+    assert profiles["num"].std == pytest.approx(frame["num"].std())
+
+
+def test_top_values_for_categorical_and_boolean(small) -> None:
+    dest, result, frame = small
+    profiles = {p.name: p for p in profile(dest, result.columns)}
+    city = [(v.value, v.count) for v in profiles["city"].top_values]
+    assert city == list(frame["city"].value_counts().items())
+    flag = [(v.value, v.count) for v in profiles["flag"].top_values]
+    assert flag == [("yes", 4), ("no", 2)]
+    assert profiles["price"].top_values == []
+    assert profiles["empty"].missing_pct == 100.0
+    assert profiles["empty"].top_values == []
+
+
+def test_datetime_min_max(small) -> None:
+    dest, result, _ = small
+    when = next(p for p in profile(dest, result.columns) if p.name == "when")
+    assert str(when.min) == "2024-01-01"
+    assert str(when.max) == "2024-05-01"
+    assert when.missing_pct == pytest.approx(100 / 6)
+
+
+def test_profile_of_a_wide_table(tmp_path: Path, shared_file) -> None:
+    dest = tmp_path / "wide.parquet"
+    result = ingest(shared_file("bad/wide_3000_columns.csv"), dest)
+    profiles = profile(dest, result.columns)
+    assert len(profiles) == 3001
+    assert all(p.missing_pct == 0.0 for p in profiles[:10])
