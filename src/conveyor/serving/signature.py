@@ -120,19 +120,25 @@ class InputSignature:
                 raise InvalidRequest(f"{field!r} row {i} is not an object of column values.", field=field, row=i)
         names = self.names if self.columns is not None else list(dict.fromkeys(k for r in records for k in r))
         known = set(names)
+        required = [c.name for c in self.columns if c.required] if self.columns is not None else names
+        complete = True  # every record has every column: the common case, checked cheaply
         for i, record in enumerate(records):
-            if len(record) != len(known) or not known.issuperset(record):
-                extra = [k for k in record if k not in known]
-                if extra:
-                    raise InvalidRequest(
-                        f"Unknown input {extra[0]!r} in row {i}: the model takes {_names(names)}.",
-                        field=extra[0],
-                        row=i,
-                    )
-                missing = next(c for c in self.columns or () if c.name not in record and c.required)
-                raise InvalidRequest(f"Row {i} has no value for {missing.name!r}.", field=missing.name, row=i)
-        present = [name for name in names if name in records[0]]
-        return self.from_columns({name: [r[name] for r in records] for name in present})
+            if len(record) == len(known) and known.issuperset(record):
+                continue
+            extra = [k for k in record if k not in known]
+            if extra:
+                raise InvalidRequest(
+                    f"Unknown input {extra[0]!r} in row {i}: the model takes {_names(names)}.", field=extra[0], row=i
+                )
+            missing = [name for name in required if name not in record]
+            if missing:
+                raise InvalidRequest(f"Row {i} has no value for {missing[0]!r}.", field=missing[0], row=i)
+            complete = False
+        if complete:
+            return self.from_columns({name: [r[name] for r in records] for name in names})
+        # Optional columns given in some rows only: the others get a missing value.
+        present = [name for name in names if any(name in r for r in records)]
+        return self.from_columns({name: [r.get(name) for r in records] for name in present})
 
     # ------------------------------------------------------------------ no signature
     def _untyped_columns(self, data: Mapping[str, Any], where: str) -> pd.DataFrame:
@@ -143,7 +149,10 @@ class InputSignature:
             raise InvalidRequest("Inputs have different numbers of rows.", field="inputs")
         if lengths == {0}:
             raise InvalidRequest("The request has no rows to predict.", field="inputs")
-        return pd.DataFrame({name: np.asarray(v) if not isinstance(v, np.ndarray) else v for name, v in data.items()})
+        try:
+            return pd.DataFrame({name: v if isinstance(v, np.ndarray) else np.asarray(v) for name, v in data.items()})
+        except (ValueError, TypeError) as exc:
+            raise InvalidRequest(f"The inputs do not form a table: {exc}", field="inputs") from None
 
     def _untyped_rows(self, matrix: Any, field: str) -> pd.DataFrame:
         try:
@@ -165,7 +174,12 @@ def _rows_to_matrix(rows: Sequence[Any], k: int, field: str) -> np.ndarray | lis
             raise InvalidRequest(f"{field!r} row {i} has {got}; the model takes {k} columns.", field=field, row=i)
     if not rows:
         raise InvalidRequest("The request has no rows to predict.", field=field)
-    arr = np.asarray(rows) if all(not isinstance(v, str) for v in rows[0]) else None
+    arr = None
+    if all(not isinstance(v, str) for v in rows[0]):
+        try:
+            arr = np.asarray(rows)
+        except (ValueError, OverflowError):  # nested or huge values: the column converters name the row
+            arr = None
     if arr is not None and arr.dtype.kind in "biuf":
         return arr
     return list(zip(*rows, strict=True))

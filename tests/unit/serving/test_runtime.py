@@ -120,3 +120,21 @@ def test_without_a_signature_inputs_pass_through() -> None:
     body = orjson.dumps({"inputs": [{"name": "t", "shape": [2, 2], "datatype": "INT64", "data": [1, 2, 3, 4]}]})
     assert orjson.loads(runtime.infer_v2(body))["outputs"][0]["data"] == [3, 7]
     assert runtime.model_metadata()["inputs"] == []
+
+
+def test_records_may_leave_out_optional_columns_and_odd_shapes_are_400s() -> None:
+    runtime, predictor = runtime_for(lambda f: np.zeros(len(f)))
+    body = orjson.dumps({"dataframe_records": [{"x": 1.0}, {"x": 2.0, "tag": "b"}]})
+    assert orjson.loads(runtime.invocations(body, "application/json"))["predictions"] == [0.0, 0.0]
+    tags = predictor.frames[-1]["tag"]
+    assert pd.isna(tags[0])
+    assert tags[1] == "b"
+    for odd in ({"instances": [[[1.0], 2.0]]}, {"instances": [[1.0, [2.0, 3.0]]]}, {"inputs": {"x": [[1.0], 2.0]}}):
+        with pytest.raises(InvalidRequest):
+            runtime.invocations(orjson.dumps(odd), "application/json")
+    untyped = ModelRuntime(
+        LoadedModel(name="m", version="1", path=Path("."), predictor=predictor, inputs=None, metadata={})
+    )
+    for odd in ({"dataframe_records": [{"a": 1}, {"b": 2}]}, {"inputs": {"a": [[1], 2]}}):
+        with pytest.raises(InvalidRequest):
+            untyped.invocations(orjson.dumps(odd), "application/json")
