@@ -1,0 +1,12 @@
+"""The serving engine's public surface is exactly what `__all__` says."""
+
+from __future__ import annotations
+
+import conveyor.serving
+
+
+def test_public_surface() -> None:
+    assert conveyor.serving.__all__ == ["ModelRuntime"]
+    public = {name for name in vars(conveyor.serving) if not name.startswith("_")}
+    submodules = {"columns", "outputs", "runtime", "scoring", "signature", "v2"}
+    assert public - submodules == set(conveyor.serving.__all__)
