@@ -71,18 +71,3 @@ def is_text(physical_type: str) -> bool:
 _INTEGER_TYPES = frozenset(
     {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
 )
-
-
-# DuckDB's planning time grows quadratically with the number of DISTINCT aggregates in one query
-# (250 take seconds, 1,000 take minutes, 3,000 crash), so they are asked for in small batches.
-_DISTINCT_BATCH = 32
-
-
-def exact_distinct_counts(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> dict[str, int]:
-    """The exact number of distinct non-missing values of each named column of `table` (a FROM clause)."""
-    counts: dict[str, int] = {}
-    for start in range(0, len(names), _DISTINCT_BATCH):
-        batch = names[start : start + _DISTINCT_BATCH]
-        aggregates = ", ".join(f"count(DISTINCT {ident(name)})" for name in batch)
-        counts.update(zip(batch, con.execute(f"SELECT {aggregates} FROM {table}").fetchall()[0], strict=True))
-    return counts

@@ -16,17 +16,18 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import connect, exact_distinct_counts, ident, is_numeric, is_text, literal
+from conveyor.data._duck import connect, ident, literal
 from conveyor.data.connectors import CONNECTORS
 from conveyor.data.connectors.base import Connector, Scan
 from conveyor.data.semantics import ColumnStats, could_be_identifier, infer_semantic_type
 from conveyor.data.sources import Source, inspect_source
+from conveyor.data.stats import column_stats
 from conveyor.domain.datasets import ColumnSchema
 from conveyor.errors import UnreadableData
 
@@ -90,79 +91,45 @@ def copy_to_parquet(
 
 
 def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, warnings: list[str]) -> IngestResult:
-    table = f"read_parquet({literal(str(parquet))}, file_row_number=true)"
+    table = f"read_parquet({literal(str(parquet))})"
     schema = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()]
-    schema = [(name, kind) for name, kind in schema if name != "file_row_number"]
-    aggregates = ["count(*)", 'sum("__row_hash")::VARCHAR', 'bit_xor("__row_hash")::VARCHAR']
-    per_column = [_stat_expressions(ident(name), kind) for name, kind in schema]
-    for expressions in per_column:
-        aggregates.extend(expressions.values())
     values = ", ".join(ident(name) for name, _ in schema)
-    row = con.execute(
-        f'SELECT {", ".join(aggregates)} FROM (SELECT *, hash(file_row_number, {values}) AS "__row_hash" FROM {table})'
+    # The row number is the Parquet file's own, so the hash sees row order but not how rows were split up.
+    rows, hash_sum, hash_xor = con.execute(
+        f"SELECT count(*), sum(row_hash)::VARCHAR, bit_xor(row_hash)::VARCHAR FROM ("
+        f"SELECT hash(file_row_number, {values}) AS row_hash FROM read_parquet({literal(str(parquet))}, "
+        "file_row_number=true))"
     ).fetchall()[0]
-    rows, hash_sum, hash_xor = row[:3]
     if rows == 0:
         raise UnreadableData(
             f"{source.path.name} has a header but no data rows.", hint="Export the table again with its rows."
         )
-    stats = _column_stats(schema, per_column, iter(row[3:]))
-    for column in stats:
-        if column.has_nul:
+    stats = [
+        _column(name, kind, found)
+        for (name, kind), found in zip(schema, column_stats(con, table, schema, exact_distinct=False), strict=True)
+    ]
+    for column, found in stats:
+        if found.get("has_nul"):
             raise UnreadableData(
-                f"{source.path.name} has NUL bytes (\\0) in column {column.stats.name!r}; text tables never do.",
+                f"{source.path.name} has NUL bytes (\\0) in column {column.name!r}; text tables never do.",
                 hint="The file is damaged or not plain text: remove the NUL bytes or export the table again.",
             )
-    exact = _exact_distinct(con, parquet, [c.stats for c in stats if could_be_identifier(c.stats)])
-    columns = []
-    for column in stats:
-        counted = column.stats
-        if counted.name in exact:
-            counted = ColumnStats(**{**vars(counted), "distinct": exact[counted.name]})
-        columns.append(
-            ColumnSchema(
-                name=counted.name, physical_type=counted.physical_type, semantic_type=infer_semantic_type(counted)
-            )
+    # Approximate distinct counts only shortlist identifiers; all-distinct must be exact.
+    candidates = [column for column, _ in stats if could_be_identifier(column)]
+    exact = column_stats(con, table, [(c.name, c.physical_type) for c in candidates], exact_distinct=True)
+    counted = {c.name: replace(c, distinct=found["distinct"]) for c, found in zip(candidates, exact, strict=True)}
+    columns = [
+        ColumnSchema(
+            name=c.name, physical_type=c.physical_type, semantic_type=infer_semantic_type(counted.get(c.name, c))
         )
-    fingerprint = json.dumps([_HASH_VERSION, rows, hash_sum, hash_xor, schema], ensure_ascii=False)
-    empty = [c.stats.name for c in stats if c.stats.non_missing == 0]
+        for c, _ in stats
+    ]
+    empty = [column.name for column, _ in stats if column.non_missing == 0]
     warnings = [*warnings, *(f"Column {name!r} is empty in every row." for name in empty)]
+    fingerprint = json.dumps([_HASH_VERSION, rows, hash_sum, hash_xor, schema], ensure_ascii=False)
     return IngestResult(rows, columns, "sha256:" + hashlib.sha256(fingerprint.encode()).hexdigest(), warnings)
 
 
-@dataclass(frozen=True)
-class _CountedColumn:
-    stats: ColumnStats
-    has_nul: bool
-
-
-def _stat_expressions(column: str, kind: str) -> dict[str, str]:
-    expressions = {"non_missing": f"count({column})", "distinct": f"approx_count_distinct({column})"}
-    if is_text(kind):
-        expressions |= {
-            "min": f"min({column})",
-            "max": f"max({column})",
-            "min_length": f"min(length({column}))",
-            "max_length": f"max(length({column}))",
-            "average_length": f"avg(length({column}))",
-            "space_share": f"avg(contains({column}, ' ')::INTEGER)",
-            "has_nul": f"coalesce(bool_or(contains({column}, chr(0))), false)",
-        }
-    elif is_numeric(kind):
-        expressions |= {"min": f"min({column})", "max": f"max({column})"}
-    return expressions
-
-
-def _column_stats(
-    schema: list[tuple[str, str]], per_column: list[dict[str, str]], values: Iterator[Any]
-) -> list[_CountedColumn]:
-    counted = []
-    for (name, kind), expressions in zip(schema, per_column, strict=True):
-        found = {key: next(values) for key in expressions}
-        has_nul = bool(found.pop("has_nul", False))
-        counted.append(_CountedColumn(ColumnStats(name=name, physical_type=kind, **found), has_nul))
-    return counted
-
-
-def _exact_distinct(con: duckdb.DuckDBPyConnection, parquet: Path, candidates: list[ColumnStats]) -> dict[str, int]:
-    return exact_distinct_counts(con, f"read_parquet({literal(str(parquet))})", [c.name for c in candidates])
+def _column(name: str, kind: str, found: dict[str, Any]) -> tuple[ColumnStats, dict[str, Any]]:
+    known = {key: found[key] for key in ColumnStats.__dataclass_fields__ if key in found}
+    return ColumnStats(name=name, physical_type=kind, **known), found

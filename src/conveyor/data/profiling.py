@@ -1,7 +1,8 @@
 """Column profiles of a stored Parquet table: missing share, distinct count, numeric summary, top values.
 
-Two queries whatever the width: one aggregate pass for every column, and one pass that unpivots the
-non-numeric columns into (column, value) pairs and keeps each column's five most frequent values.
+Two passes whatever the width: one for the statistics of every column (`conveyor.data.stats`), and one
+that unpivots the non-numeric columns into (column, value) pairs and keeps each column's five most
+frequent values.
 Distinct counts are exact up to a million rows and HyperLogLog estimates above. For float columns the
 summary (min, max, mean, std) leaves out inf and NaN, which would otherwise swallow it.
 """
@@ -14,8 +15,9 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import connect, exact_distinct_counts, ident, is_float, is_numeric, is_temporal, literal
+from conveyor.data._duck import connect, ident, is_numeric, is_temporal, literal
 from conveyor.data.ingest import work_directory
+from conveyor.data.stats import column_stats
 from conveyor.domain.datasets import ColumnProfile, ColumnSchema, SemanticType, ValueCount
 
 EXACT_DISTINCT_MAX_ROWS = 1_000_000
@@ -53,32 +55,12 @@ def profile(parquet: Path, columns: list[ColumnSchema]) -> list[ColumnProfile]:
 def _summaries(
     con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnSchema], *, exact: bool
 ) -> list[dict[str, Any]]:
-    expressions: list[dict[str, str]] = []
-    for column in columns:
-        name, kind = ident(column.name), column.physical_type
-        wanted = {"non_missing": f"count({name})"}
-        if not exact:
-            wanted["distinct"] = f"approx_count_distinct({name})"
-        if is_numeric(kind):
-            finite = f" FILTER (WHERE isfinite({name}))" if is_float(kind) else ""
-            wanted |= {
-                "min": f"min({name}){finite}",
-                "max": f"max({name}){finite}",
-                "mean": f"avg({name}){finite}::DOUBLE",
-                "std": f"stddev_samp({name}){finite}::DOUBLE",
-            }
-        elif is_temporal(kind):
-            wanted |= {"min": f"min({name})", "max": f"max({name})"}
-        expressions.append(wanted)
-    flat = [sql for wanted in expressions for sql in wanted.values()]
-    if not flat:
-        return []
-    values = iter(con.execute(f"SELECT {', '.join(flat)} FROM {table}").fetchall()[0])
-    summaries = [{key: next(values) for key in wanted} for wanted in expressions]
-    if exact:
-        counts = exact_distinct_counts(con, table, [c.name for c in columns])
-        for column, summary in zip(columns, summaries, strict=True):
-            summary["distinct"] = counts[column.name]
+    summaries = column_stats(con, table, [(c.name, c.physical_type) for c in columns], exact_distinct=exact)
+    # Only numbers have a mean and spread; a string's min and max say little beyond its top values.
+    for column, summary in zip(columns, summaries, strict=True):
+        if not is_numeric(column.physical_type) and not is_temporal(column.physical_type):
+            summary.pop("min", None)
+            summary.pop("max", None)
     return summaries
 
 

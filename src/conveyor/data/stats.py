@@ -1,0 +1,108 @@
+"""Per-column statistics computed by DuckDB in one pass, for semantic types at ingest and for profiles.
+
+Two query shapes give the same numbers. A narrow table gets one aggregate per statistic and column in a
+single SELECT, the fastest for tall tables. A wide one is unpivoted into (column, value) pairs and grouped
+by column, because DuckDB's planning time grows with the number of aggregates in a query (thousands of
+columns take seconds that way, and DISTINCT aggregates much longer) while the unpivoted query stays small.
+Values are grouped by kind so each unpivot has one type: numbers as DOUBLE, strings, and everything else
+(dates, booleans, nested) as text for counting. Float statistics leave out inf and NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import duckdb
+
+from conveyor.data._duck import ident, is_integer, is_numeric, is_temporal, is_text
+
+# Above this many columns the unpivoted query is the faster one (and DISTINCT aggregates stay few per query).
+WIDE_COLUMNS = 64
+
+_FINITE = " FILTER (WHERE isfinite({v}))"
+_NUMERIC = {
+    "min": "min({v})" + _FINITE,
+    "max": "max({v})" + _FINITE,
+    "mean": "avg({v})" + _FINITE,
+    "std": "stddev_samp({v})" + _FINITE,
+}
+_TEXT = {
+    "min": "min({v})",
+    "max": "max({v})",
+    "min_length": "min(length({v}))",
+    "max_length": "max(length({v}))",
+    "average_length": "avg(length({v}))",
+    "space_share": "avg(contains({v}, ' ')::INTEGER)",
+    "has_nul": "coalesce(bool_or(contains({v}, chr(0))), false)",
+}
+
+
+def column_stats(
+    con: duckdb.DuckDBPyConnection, table: str, schema: list[tuple[str, str]], *, exact_distinct: bool
+) -> list[dict[str, Any]]:
+    """Statistics of each (name, DuckDB type) column of `table` (a FROM clause), in schema order.
+
+    Every column gets `non_missing` and `distinct` (exact or HyperLogLog); numbers add min, max, mean and std;
+    strings add min, max, lengths, the share of values with a space and whether any holds a NUL byte;
+    dates and times add min and max.
+    """
+    groups: dict[str, list[str]] = {"numeric": [], "text": [], "other": []}
+    for name, kind in schema:
+        groups["numeric" if is_numeric(kind) else "text" if is_text(kind) else "other"].append(name)
+    found: dict[str, dict[str, Any]] = {name: {"non_missing": 0} for name, _ in schema}
+    shape = _unpivoted if len(schema) > WIDE_COLUMNS else _column_wise
+    for group, names in groups.items():
+        if names:
+            for name, stats in shape(con, table, group, names, exact_distinct).items():
+                found[name].update(stats)
+    temporal = [name for name, kind in schema if is_temporal(kind)]
+    if temporal:
+        bounds = ", ".join(f"min({ident(n)}), max({ident(n)})" for n in temporal)
+        values = iter(con.execute(f"SELECT {bounds} FROM {table}").fetchall()[0])
+        for name in temporal:
+            found[name] |= {"min": next(values), "max": next(values)}
+    kinds = dict(schema)
+    for name, stats in found.items():
+        stats.setdefault("distinct", 0)
+        if is_integer(kinds[name]):
+            stats |= {key: int(stats[key]) for key in ("min", "max") if _is_finite(stats.get(key))}
+    return [found[name] for name, _ in schema]
+
+
+def _aggregates(group: str, exact_distinct: bool) -> dict[str, str]:
+    distinct = "count(DISTINCT {v})" if exact_distinct else "approx_count_distinct({v})"
+    aggregates = {"non_missing": "count({v})", "distinct": distinct}
+    return aggregates | (_NUMERIC if group == "numeric" else _TEXT if group == "text" else {})
+
+
+def _cast(group: str, column: str) -> str:
+    return f"CAST({column} AS DOUBLE)" if group == "numeric" else f"CAST({column} AS VARCHAR)"
+
+
+def _column_wise(
+    con: duckdb.DuckDBPyConnection, table: str, group: str, names: list[str], exact_distinct: bool
+) -> dict[str, dict[str, Any]]:
+    aggregates = _aggregates(group, exact_distinct)
+    expressions = [template.format(v=_cast(group, ident(name))) for name in names for template in aggregates.values()]
+    values = iter(con.execute(f"SELECT {', '.join(expressions)} FROM {table}").fetchall()[0])
+    return {name: {key: next(values) for key in aggregates} for name in names}
+
+
+def _unpivoted(
+    con: duckdb.DuckDBPyConnection, table: str, group: str, names: list[str], exact_distinct: bool
+) -> dict[str, dict[str, Any]]:
+    aggregates = _aggregates(group, exact_distinct)
+    # Positional aliases keep the unpivoted names free of quoting trouble and clashes.
+    casts = ", ".join(f"{_cast(group, ident(name))} AS c{i}" for i, name in enumerate(names))
+    selected = ", ".join(template.format(v="value") for template in aggregates.values())
+    rows = con.execute(
+        f"SELECT column_alias, {selected} FROM "
+        f"(UNPIVOT (SELECT {casts} FROM {table}) ON COLUMNS(*) INTO NAME column_alias VALUE value) "
+        "GROUP BY column_alias"
+    ).fetchall()
+    return {names[int(alias[1:])]: dict(zip(aggregates, values, strict=True)) for alias, *values in rows}
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
