@@ -95,10 +95,16 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
     schema = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()]
     values = ", ".join(ident(name) for name, _ in schema)
     # The row number is the Parquet file's own, so the hash sees row order but not how rows were split up.
+    # A data column that already bears that name makes DuckDB refuse the option; a window gives the same number.
+    if any(name.lower() == "file_row_number" for name, _ in schema):
+        numbered = f"SELECT hash(row_number() OVER () - 1, {values}) AS row_hash FROM {table}"
+    else:
+        numbered = (
+            f"SELECT hash(file_row_number, {values}) AS row_hash "
+            f"FROM read_parquet({literal(str(parquet))}, file_row_number=true)"
+        )
     rows, hash_sum, hash_xor = con.execute(
-        f"SELECT count(*), sum(row_hash)::VARCHAR, bit_xor(row_hash)::VARCHAR FROM ("
-        f"SELECT hash(file_row_number, {values}) AS row_hash FROM read_parquet({literal(str(parquet))}, "
-        "file_row_number=true))"
+        f"SELECT count(*), sum(row_hash)::VARCHAR, bit_xor(row_hash)::VARCHAR FROM ({numbered})"
     ).fetchall()[0]
     if rows == 0:
         raise UnreadableData(
@@ -106,7 +112,9 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
         )
     stats = [
         _column(name, kind, found)
-        for (name, kind), found in zip(schema, column_stats(con, table, schema, exact_distinct=False), strict=True)
+        for (name, kind), found in zip(
+            schema, column_stats(con, table, schema, exact_distinct=False, moments=False), strict=True
+        )
     ]
     for column, found in stats:
         if found.get("has_nul"):
@@ -116,7 +124,9 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
             )
     # Approximate distinct counts only shortlist identifiers; all-distinct must be exact.
     candidates = [column for column, _ in stats if could_be_identifier(column)]
-    exact = column_stats(con, table, [(c.name, c.physical_type) for c in candidates], exact_distinct=True)
+    exact = column_stats(
+        con, table, [(c.name, c.physical_type) for c in candidates], exact_distinct=True, moments=False
+    )
     counted = {c.name: replace(c, distinct=found["distinct"]) for c, found in zip(candidates, exact, strict=True)}
     columns = [
         ColumnSchema(

@@ -55,7 +55,8 @@ def profile(parquet: Path, columns: list[ColumnSchema]) -> list[ColumnProfile]:
 def _summaries(
     con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnSchema], *, exact: bool
 ) -> list[dict[str, Any]]:
-    summaries = column_stats(con, table, [(c.name, c.physical_type) for c in columns], exact_distinct=exact)
+    schema = [(c.name, c.physical_type) for c in columns]
+    summaries = column_stats(con, table, schema, exact_distinct=exact, moments=True)
     # Only numbers have a mean and spread; a string's min and max say little beyond its top values.
     for column, summary in zip(columns, summaries, strict=True):
         if not is_numeric(column.physical_type) and not is_temporal(column.physical_type):

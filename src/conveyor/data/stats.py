@@ -6,6 +6,7 @@ by column, because DuckDB's planning time grows with the number of aggregates in
 columns take seconds that way, and DISTINCT aggregates much longer) while the unpivoted query stays small.
 Values are grouped by kind so each unpivot has one type: numbers as DOUBLE, strings, and everything else
 (dates, booleans, nested) as text for counting. Float statistics leave out inf and NaN.
+Moments (mean, std) are asked for only by profiles: ingest needs none and skips their cost.
 """
 
 from __future__ import annotations
@@ -15,18 +16,14 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import ident, is_integer, is_numeric, is_temporal, is_text
+from conveyor.data._duck import ident, is_float, is_integer, is_numeric, is_temporal, is_text
 
 # Above this many columns the unpivoted query is the faster one (and DISTINCT aggregates stay few per query).
 WIDE_COLUMNS = 64
 
 _FINITE = " FILTER (WHERE isfinite({v}))"
-_NUMERIC = {
-    "min": "min({v})" + _FINITE,
-    "max": "max({v})" + _FINITE,
-    "mean": "avg({v})" + _FINITE,
-    "std": "stddev_samp({v})" + _FINITE,
-}
+_BOUNDS = {"min": "min({v})", "max": "max({v})"}
+_MOMENTS = {"mean": "avg({v})", "std": "stddev_samp({v})"}
 _TEXT = {
     "min": "min({v})",
     "max": "max({v})",
@@ -39,23 +36,32 @@ _TEXT = {
 
 
 def column_stats(
-    con: duckdb.DuckDBPyConnection, table: str, schema: list[tuple[str, str]], *, exact_distinct: bool
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: list[tuple[str, str]],
+    *,
+    exact_distinct: bool,
+    moments: bool,
 ) -> list[dict[str, Any]]:
     """Statistics of each (name, DuckDB type) column of `table` (a FROM clause), in schema order.
 
-    Every column gets `non_missing` and `distinct` (exact or HyperLogLog); numbers add min, max, mean and std;
+    Every column gets `non_missing` and `distinct` (exact or HyperLogLog); numbers add min and max (and mean
+    and std with `moments`);
     strings add min, max, lengths, the share of values with a space and whether any holds a NUL byte;
     dates and times add min and max.
     """
-    groups: dict[str, list[str]] = {"numeric": [], "text": [], "other": []}
-    for name, kind in schema:
-        groups["numeric" if is_numeric(kind) else "text" if is_text(kind) else "other"].append(name)
     found: dict[str, dict[str, Any]] = {name: {"non_missing": 0} for name, _ in schema}
-    shape = _unpivoted if len(schema) > WIDE_COLUMNS else _column_wise
-    for group, names in groups.items():
-        if names:
-            for name, stats in shape(con, table, group, names, exact_distinct).items():
-                found[name].update(stats)
+    if len(schema) > WIDE_COLUMNS:
+        groups: dict[str, list[str]] = {"numeric": [], "text": [], "other": []}
+        for name, kind in schema:
+            groups[_group(kind)].append(name)
+        for group, names in groups.items():
+            if names:
+                for name, stats in _unpivoted(con, table, group, names, exact_distinct, moments).items():
+                    found[name].update(stats)
+    elif schema:
+        for name, stats in _column_wise(con, table, schema, exact_distinct, moments).items():
+            found[name].update(stats)
     temporal = [name for name, kind in schema if is_temporal(kind)]
     if temporal:
         bounds = ", ".join(f"min({ident(n)}), max({ident(n)})" for n in temporal)
@@ -70,31 +76,52 @@ def column_stats(
     return [found[name] for name, _ in schema]
 
 
-def _aggregates(group: str, exact_distinct: bool) -> dict[str, str]:
+def _group(kind: str) -> str:
+    return "numeric" if is_numeric(kind) else "text" if is_text(kind) else "other"
+
+
+def _aggregates(group: str, exact_distinct: bool, moments: bool, *, finite_only: bool) -> dict[str, str]:
     distinct = "count(DISTINCT {v})" if exact_distinct else "approx_count_distinct({v})"
     aggregates = {"non_missing": "count({v})", "distinct": distinct}
-    return aggregates | (_NUMERIC if group == "numeric" else _TEXT if group == "text" else {})
-
-
-def _cast(group: str, column: str) -> str:
-    return f"CAST({column} AS DOUBLE)" if group == "numeric" else f"CAST({column} AS VARCHAR)"
+    if group == "text":
+        return aggregates | _TEXT
+    if group == "numeric":
+        numeric = _BOUNDS | (_MOMENTS if moments else {})
+        return aggregates | {key: sql + (_FINITE if finite_only else "") for key, sql in numeric.items()}
+    return aggregates
 
 
 def _column_wise(
-    con: duckdb.DuckDBPyConnection, table: str, group: str, names: list[str], exact_distinct: bool
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: list[tuple[str, str]],
+    exact_distinct: bool,
+    moments: bool,
 ) -> dict[str, dict[str, Any]]:
-    aggregates = _aggregates(group, exact_distinct)
-    expressions = [template.format(v=_cast(group, ident(name))) for name in names for template in aggregates.values()]
+    # Columns keep their own types here, so DuckDB answers min and max from the Parquet statistics.
+    wanted = {
+        name: _aggregates(_group(kind), exact_distinct, moments, finite_only=is_float(kind)) for name, kind in schema
+    }
+    expressions = [
+        template.format(v=ident(name)) for name, aggregates in wanted.items() for template in aggregates.values()
+    ]
     values = iter(con.execute(f"SELECT {', '.join(expressions)} FROM {table}").fetchall()[0])
-    return {name: {key: next(values) for key in aggregates} for name in names}
+    return {name: {key: next(values) for key in aggregates} for name, aggregates in wanted.items()}
 
 
 def _unpivoted(
-    con: duckdb.DuckDBPyConnection, table: str, group: str, names: list[str], exact_distinct: bool
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    group: str,
+    names: list[str],
+    exact_distinct: bool,
+    moments: bool,
 ) -> dict[str, dict[str, Any]]:
-    aggregates = _aggregates(group, exact_distinct)
+    aggregates = _aggregates(group, exact_distinct, moments, finite_only=group == "numeric")
+    # One unpivot needs one type: numbers as DOUBLE, everything else as text.
+    value_type = "DOUBLE" if group == "numeric" else "VARCHAR"
     # Positional aliases keep the unpivoted names free of quoting trouble and clashes.
-    casts = ", ".join(f"{_cast(group, ident(name))} AS c{i}" for i, name in enumerate(names))
+    casts = ", ".join(f"CAST({ident(name)} AS {value_type}) AS c{i}" for i, name in enumerate(names))
     selected = ", ".join(template.format(v="value") for template in aggregates.values())
     rows = con.execute(
         f"SELECT column_alias, {selected} FROM "
