@@ -207,6 +207,26 @@ def test_free_text_and_fixed_width_codes() -> None:
     assert infer_semantic_type(measure) == SemanticType.NUMERIC
 
 
+def test_names_differing_only_in_case_are_kept_apart(tmp_path: Path) -> None:
+    result = ingest(_write(tmp_path / "t.csv", "Age,age,AGE, padded \n1,2,3,4\n"), tmp_path / "out.parquet")
+    assert [c.name for c in result.columns] == ["Age", "age_1", "AGE_2", " padded "]
+    assert len(result.warnings) == 2
+
+
+def test_file_without_header_gets_positional_names(tmp_path: Path) -> None:
+    result = ingest(_write(tmp_path / "t.csv", "1,2\n3,4\n"), tmp_path / "out.parquet")
+    assert result.rows == 2
+    assert [c.name for c in result.columns] == ["column0", "column1"]
+    assert any("No header" in w for w in result.warnings)
+
+
+def test_preamble_before_the_header_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    result = ingest(_write(tmp_path / "t.csv", "Sales report 2024\n\na,b\n1,2\n3,4\n"), tmp_path / "out.parquet")
+    assert result.rows == 2
+    assert [c.name for c in result.columns] == ["a", "b"]
+    assert any("Sales report 2024" in w for w in result.warnings)
+
+
 def test_scratch_space_is_removed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     ingest(_write(tmp_path / "t.csv", ROWS), out / "t.parquet")

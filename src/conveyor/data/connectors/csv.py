@@ -232,7 +232,7 @@ def _unique_names(raw: list[str], warnings: list[str]) -> list[str]:
         if not name.strip():
             warnings.append(f"Column {position + 1} has no name; it is named {candidate!r}.")
         elif candidate != name:
-            copy = "second" if suffix == 1 else f"copy in position {position + 1}"
+            copy = "second copy" if suffix == 1 else f"copy in position {position + 1}"
             warnings.append(f"Column {name!r} appears more than once; the {copy} is named {candidate!r}.")
         taken.add(candidate.lower())
         names.append(candidate)
