@@ -103,7 +103,7 @@ def _refuse_foreign(path: Path, head: bytes, compression: str | None) -> None:
                 f"{path.name} is {what}, not a table.",
                 hint="Export the data as CSV or Parquet and ingest that file.",
             )
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(head):
         return
     controls = len(_CONTROL_BYTES.findall(head))
     if controls > _BINARY_CONTROL_SHARE * len(head):
@@ -121,9 +121,14 @@ def _refuse_foreign(path: Path, head: bytes, compression: str | None) -> None:
 
 
 def _text_encoding(path: Path, head: bytes) -> str:
-    """The text's encoding: UTF-8 (with or without BOM), UTF-16 with a BOM, or a single-byte one."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    """The text's encoding: UTF-8 (with or without BOM), UTF-16 (either byte order), or a single-byte one."""
+    # DuckDB's "utf-16" is little-endian; big-endian text is transcoded by the connector.
+    if head.startswith(codecs.BOM_UTF16_LE):
         return "utf-16"
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be"
+    if _looks_utf16(head):
+        return "utf-16-be" if head[0] == 0 else "utf-16"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -133,6 +138,15 @@ def _text_encoding(path: Path, head: bytes) -> str:
         ):
             return single_byte_encoding(head)
     return "utf-8"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without a byte-order mark: mostly-ASCII text leaves every other byte NUL, all on one side."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return False
+    even_nuls, odd_nuls = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
+    return max(even_nuls, odd_nuls) >= 0.9 * pairs and min(even_nuls, odd_nuls) == 0
 
 
 def single_byte_encoding(data: bytes) -> str:

@@ -72,8 +72,17 @@ def test_windows_1252_is_detected(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "out.parquet")["name"].to_pylist() == ["“Café”", "naïve"]
 
 
-def test_utf16_with_bom(tmp_path: Path) -> None:
-    source = _write(tmp_path / "t.csv", "\ufeffa,b\n1,é\n2,ü\n", encoding="utf-16-le")
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("\ufeffa,b\n1,é\n2,ü\n", "utf-16-le"),
+        ("\ufeffa,b\n1,é\n2,ü\n", "utf-16-be"),
+        ("a,b\n1,é\n2,ü\n", "utf-16-le"),
+        ("a,b\n1,é\n2,ü\n", "utf-16-be"),
+    ],
+)
+def test_utf16_either_byte_order_with_or_without_bom(tmp_path: Path, text: str, encoding: str) -> None:
+    source = _write(tmp_path / "t.csv", text, encoding=encoding)
     result = ingest(source, tmp_path / "out.parquet")
     assert [c.name for c in result.columns] == ["a", "b"]
     assert pq.read_table(tmp_path / "out.parquet")["b"].to_pylist() == ["é", "ü"]
@@ -211,6 +220,13 @@ def test_names_differing_only_in_case_are_kept_apart(tmp_path: Path) -> None:
     result = ingest(_write(tmp_path / "t.csv", "Age,age,AGE, padded \n1,2,3,4\n"), tmp_path / "out.parquet")
     assert [c.name for c in result.columns] == ["Age", "age_1", "AGE_2", " padded "]
     assert len(result.warnings) == 2
+
+
+def test_old_mac_line_ends_and_blank_header_names(tmp_path: Path) -> None:
+    result = ingest(_write(tmp_path / "t.csv", ",a\r1,2\r3,4\r"), tmp_path / "out.parquet")
+    assert result.rows == 2
+    assert [c.name for c in result.columns] == ["column0", "a"]
+    assert result.warnings == ["Column 1 has no name; it is named 'column0'."]
 
 
 def test_file_without_header_gets_positional_names(tmp_path: Path) -> None:

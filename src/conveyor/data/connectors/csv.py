@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -155,14 +154,17 @@ class _CsvReader:
         lines = _head_text(self.path, self.compression, self.encoding).splitlines(keepends=True)
         quote, escape = dialect["quote"], dialect["escape"]
         reader = csv.reader(
-            io.StringIO("".join(lines[dialect["skip"] :])),
+            lines[dialect["skip"] :],
             delimiter=dialect["delim"],
             quotechar=quote or None,
             escapechar=escape if escape and escape != quote else None,
             doublequote=escape == quote,
             strict=False,
         )
-        header = next(reader, [])
+        try:
+            header = next(reader, [])
+        except csv.Error:
+            header = []
         # A header Python's reader splits differently from DuckDB (exotic escaping) keeps DuckDB's names.
         return header if len(header) == len(sniffed_names) else sniffed_names
 
