@@ -31,6 +31,13 @@ _FOREIGN_MAGIC = {
     b"SQLite format 3\x00": "an SQLite database",
 }
 
+# Text formats that a failed download or a wrong export leaves behind under a .csv name.
+_FOREIGN_TEXT = {
+    b"<!doctype html": "an HTML page (often a download's error or login page)",
+    b"<html": "an HTML page (often a download's error or login page)",
+    b"<?xml": "an XML document",
+}
+
 # Bytes that never occur in a text table: C0 controls other than tab, line feed, form feed, carriage return.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # A text table has almost none of them; random bytes, images and archives have about one in ten.
@@ -102,6 +109,13 @@ def _refuse_foreign(path: Path, head: bytes, compression: str | None) -> None:
             raise UnreadableData(
                 f"{path.name} is {what}, not a table.",
                 hint="Export the data as CSV or Parquet and ingest that file.",
+            )
+    opening = head[:64].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    for prefix, what in _FOREIGN_TEXT.items():
+        if opening.startswith(prefix):
+            raise UnreadableData(
+                f"{path.name} is {what}, not a table.",
+                hint="Download or export the table itself as CSV or Parquet and ingest that file.",
             )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(head):
         return

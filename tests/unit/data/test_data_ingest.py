@@ -144,6 +144,9 @@ def test_compressed_parquet_and_foreign_formats_are_refused(tmp_path: Path) -> N
     packed.write_bytes(gzip.compress(table.read_bytes()))
     with pytest.raises(UnreadableData, match="Parquet must not be compressed"):
         ingest(packed, tmp_path / "out.parquet")
+    page = _write(tmp_path / "export.csv", "<!DOCTYPE html>\n<html><body>Sign in</body></html>\n")
+    with pytest.raises(UnreadableData, match="HTML page"):
+        ingest(page, tmp_path / "out.parquet")
     workbook = tmp_path / "book.csv"
     workbook.write_bytes(b"PK\x03\x04" + bytes(200))
     with pytest.raises(UnreadableData, match="ZIP archive"):
