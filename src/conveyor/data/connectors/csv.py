@@ -1,8 +1,9 @@
 """The delimited-text connector: CSV, TSV and friends, plain or gzip/zstd-compressed, sniffed once by DuckDB.
 
 How the text is read, and why:
-- the dialect (separator, quote, header, newline) and column types come from DuckDB's sniffer, run once on a
+- the dialect (separator, quote, header, preamble) and column types come from DuckDB's sniffer, run once on a
   sample; the table is then read with exactly those settings (`auto_detect=false`), so nothing is guessed twice;
+- values are kept as written: yes/no columns stay strings (boolean is a semantic type, not a storage one);
 - a `;`/tab-separated file is sniffed a second time with `,` as decimal mark and keeps it when that makes more
   columns numeric (European exports write 1234,5);
 - the usual missing-value markers (`NA`, `N/A`, `?`, `null`, `-`, …) read as missing in every column, as pandas does,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +110,7 @@ class _CsvReader:
         if len(sniffed["Columns"]) == 1 or dialect["skip"]:
             self._refuse_ragged(base)
         if dialect["skip"]:
-            skipped = _head_text(self.path, self.compression, self.encoding).splitlines()[: dialect["skip"]]
+            skipped = self._head_text.splitlines()[: dialect["skip"]]
             warnings.append(f"The first {len(skipped)} lines come before the header and were skipped: {skipped!r}.")
         names = [c["name"] for c in sniffed["Columns"]]
         if sniffed["HasHeader"]:
@@ -124,6 +126,12 @@ class _CsvReader:
         if "decimal_separator=','" in (sniffed["UserArguments"] or ""):
             options["decimal_separator"] = ","
         return Scan(f"SELECT * FROM {self._read_csv(options)}", warnings, exhaustive=whole_file)
+
+    @cached_property
+    def _head_text(self) -> str:
+        """The start of the file's text, decoded, without a byte-order mark."""
+        head = read_head(self.path, self.compression, _HEADER_BYTES)
+        return head.decode(self.encoding, errors="replace").removeprefix("\ufeff")
 
     def _base_options(self) -> dict[str, Any]:
         return {
@@ -151,7 +159,7 @@ class _CsvReader:
 
     def _header(self, dialect: dict[str, Any], sniffed_names: list[str]) -> list[str]:
         """The header fields exactly as written (DuckDB trims and renames them when it reads a header)."""
-        lines = _head_text(self.path, self.compression, self.encoding).splitlines(keepends=True)
+        lines = self._head_text.splitlines(keepends=True)
         quote, escape = dialect["quote"], dialect["escape"]
         reader = csv.reader(
             lines[dialect["skip"] :],
@@ -175,7 +183,7 @@ class _CsvReader:
         the last disagreement as a "preamble"; both would lose or mangle rows silently. Reading the file
         with the first line's separator and field count, strictly, finds the line at fault.
         """
-        lines = _head_text(self.path, self.compression, self.encoding).splitlines()
+        lines = self._head_text.splitlines()
         first_line = lines[0] if lines else ""
         counts = {d: first_line.count(d) for d in _DELIMITER_CANDIDATES}
         delimiter = max(counts, key=counts.__getitem__)
@@ -253,12 +261,6 @@ def _sql_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no SQL form for {value!r}")
-
-
-def _head_text(path: Path, compression: str | None, encoding: str) -> str:
-    """The start of the file's text, decoded, without a byte-order mark."""
-    head = read_head(path, compression, _HEADER_BYTES)
-    return head.decode(encoding, errors="replace").removeprefix("\ufeff")
 
 
 def _readable_copy(source: Source, workdir: Path) -> tuple[Path, str]:
