@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from conveyor.data._duck import connect
 from conveyor.data.connectors import CONNECTORS
-from conveyor.data.ingest import work_directory
+from conveyor.data.ingestion import work_directory
 from conveyor.data.sources import inspect_source
 from conveyor.errors import InvalidInput
 

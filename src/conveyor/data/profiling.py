@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from conveyor.data._duck import connect, ident, is_numeric, is_temporal, literal
-from conveyor.data.ingest import work_directory
+from conveyor.data.ingestion import work_directory
 from conveyor.data.stats import column_stats
 from conveyor.domain.datasets import ColumnProfile, ColumnSchema, SemanticType, ValueCount
 

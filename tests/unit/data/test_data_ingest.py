@@ -104,6 +104,13 @@ def test_value_after_the_sniff_sample_widens_the_column_instead_of_failing(tmp_p
     assert {c.name: c.physical_type for c in result.columns}["n"] == "VARCHAR"
 
 
+def test_long_line_after_the_sample_is_read_whole(tmp_path: Path) -> None:
+    source = _write(tmp_path / "t.csv", "a,b\n" + "1,x\n" * 300_000 + "2," + "y" * 3_000_000 + "\n3,z\n")
+    result = ingest(source, tmp_path / "out.parquet")
+    assert result.rows == 300_002
+    assert max(len(v) for v in pq.read_table(tmp_path / "out.parquet")["b"].to_pylist()) == 3_000_000
+
+
 def test_missing_marker_after_the_sample_keeps_column_numeric(tmp_path: Path) -> None:
     source = _write(tmp_path / "t.csv", "n\n" + "".join(f"{i}\n" for i in range(50_000)) + "N/A\n")
     result = ingest(source, tmp_path / "out.parquet")

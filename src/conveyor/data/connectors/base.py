@@ -18,8 +18,8 @@ class Scan:
 
     sql: str
     warnings: list[str] = field(default_factory=list)
-    # The reading options were inferred from the whole file rather than a sample; nothing more to widen.
-    exhaustive: bool = False
+    # What the connector has already widened after earlier failures (its own names), so it never tries twice.
+    refinements: frozenset[str] = frozenset()
 
 
 class Connector(Protocol):

@@ -54,6 +54,8 @@ MISSING_MARKERS = (
 TYPE_CANDIDATES = ("BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR")
 # Far above any real cell (the test corpus has 5 MB ones) yet a bound on what one line may take in memory.
 MAX_LINE_BYTES = 256 * 2**20
+# Half DuckDB's default bound of 2,000,000 bytes: a sample line this long asks for the large bound up front.
+_LONG_LINE_CHARS = 1_000_000
 # Encodings DuckDB decodes itself; others are transcoded to UTF-8 in the work directory first.
 _DUCKDB_ENCODINGS = {"utf-8", "utf-16", "latin-1"}
 _DELIMITER_CANDIDATES = (",", ";", "\t", "|")
@@ -65,21 +67,28 @@ _TRANSCODE_CHUNK = 1 << 22
 _HEADER_BYTES = 1 << 20
 
 
+# Refinements a scan can carry after a failure: sniff the whole file, allow lines beyond DuckDB's 2 MB default.
+WHOLE_FILE = "whole_file"
+LONG_LINES = "long_lines"
+
+
 class CsvConnector:
     """Reads delimited text through DuckDB's CSV reader."""
 
     def scan(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> Scan:
-        return _CsvReader(con, source, workdir).scan(whole_file=False)
+        return _CsvReader(con, source, workdir).scan(frozenset())
 
     def recover(
         self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
     ) -> Scan:
-        message = str(error)
+        message, done = str(error), scan.refinements
         if "Invalid unicode" in message and source.encoding == "utf-8":
             fallback = Source(source.path, source.format, source.compression, _whole_file_encoding(source))
-            return _CsvReader(con, fallback, workdir).scan(whole_file=scan.exhaustive)
-        if isinstance(error, duckdb.ConversionException) and not scan.exhaustive:
-            return _CsvReader(con, source, workdir).scan(whole_file=True)
+            return _CsvReader(con, fallback, workdir).scan(done)
+        if "Maximum line size" in message and LONG_LINES not in done:
+            return _CsvReader(con, source, workdir).scan(done | {LONG_LINES})
+        if isinstance(error, duckdb.ConversionException) and WHOLE_FILE not in done:
+            return _CsvReader(con, source, workdir).scan(done | {WHOLE_FILE})
         raise explain(source, error) from error
 
     def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
@@ -95,14 +104,24 @@ class _CsvReader:
         self.path, self.encoding = _readable_copy(source, workdir)
         self.compression = source.compression if self.path == source.path else None
 
-    def scan(self, *, whole_file: bool) -> Scan:
+    def scan(self, refinements: frozenset[str]) -> Scan:
+        if self._has_long_line():
+            refinements |= {LONG_LINES}
         base = self._base_options()
-        if whole_file:
+        if LONG_LINES in refinements:
+            # Only when needed: DuckDB sizes its read buffers by this bound, and a large one slows every file.
+            base["max_line_size"] = MAX_LINE_BYTES
+        if WHOLE_FILE in refinements:
             base["sample_size"] = -1
-        sniffed = self._sniff(base)
+        try:
+            sniffed = self._sniff(base)
+        except duckdb.Error as error:
+            if "Maximum line size" in str(error) and LONG_LINES not in refinements:
+                return self.scan(refinements | {LONG_LINES})
+            raise explain(self.source, error) from error
         if sniffed["Delimiter"] != "," and any(c["type"] == "VARCHAR" for c in sniffed["Columns"]):
             sniffed = max(
-                (sniffed, self._sniff({**base, "decimal_separator": ","})),
+                (sniffed, self._sniff_or_explain({**base, "decimal_separator": ","})),
                 key=lambda s: sum(is_numeric(c["type"]) for c in s["Columns"]),
             )
         dialect = _dialect(sniffed)
@@ -125,7 +144,18 @@ class _CsvReader:
                 options[key] = sniffed[sniffed_key]
         if "decimal_separator=','" in (sniffed["UserArguments"] or ""):
             options["decimal_separator"] = ","
-        return Scan(f"SELECT * FROM {self._read_csv(options)}", warnings, exhaustive=whole_file)
+        return Scan(f"SELECT * FROM {self._read_csv(options)}", warnings, refinements)
+
+    def _sniff_or_explain(self, options: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._sniff(options)
+        except duckdb.Error as error:
+            raise explain(self.source, error) from error
+
+    def _has_long_line(self) -> bool:
+        """Whether the sample already shows a line near DuckDB's default bound (or none ends within it)."""
+        lines = self._head_text.splitlines()
+        return bool(lines) and max(map(len, lines)) >= _LONG_LINE_CHARS
 
     @cached_property
     def _head_text(self) -> str:
@@ -137,7 +167,6 @@ class _CsvReader:
         return {
             "encoding": self.encoding,
             "compression": self.compression or "none",
-            "max_line_size": MAX_LINE_BYTES,
             "strict_mode": True,
             "ignore_errors": False,
             "nullstr": list(MISSING_MARKERS),
@@ -150,12 +179,9 @@ class _CsvReader:
 
     def _sniff(self, options: dict[str, Any]) -> dict[str, Any]:
         arguments = ", ".join(f"{key}={_sql_value(value)}" for key, value in options.items())
-        try:
-            cursor = self.con.execute(f"SELECT * FROM sniff_csv({literal(str(self.path))}, {arguments})")
-            names = [d[0] for d in cursor.description]
-            return dict(zip(names, cursor.fetchall()[0], strict=True))
-        except duckdb.Error as error:
-            raise explain(self.source, error) from error
+        cursor = self.con.execute(f"SELECT * FROM sniff_csv({literal(str(self.path))}, {arguments})")
+        names = [d[0] for d in cursor.description]
+        return dict(zip(names, cursor.fetchall()[0], strict=True))
 
     def _header(self, dialect: dict[str, Any], sniffed_names: list[str]) -> list[str]:
         """The header fields exactly as written (DuckDB trims and renames them when it reads a header)."""

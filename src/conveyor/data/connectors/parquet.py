@@ -21,7 +21,7 @@ class ParquetConnector:
             con.execute(f"DESCRIBE {sql}").fetchall()
         except duckdb.Error as error:
             raise self.explain(source, error) from error
-        return Scan(sql, exhaustive=True)
+        return Scan(sql)
 
     def recover(
         self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error

@@ -31,8 +31,8 @@ from conveyor.data.stats import column_stats
 from conveyor.domain.datasets import ColumnSchema
 from conveyor.errors import UnreadableData
 
-# A read can fail once for a late encoding problem and once for a late type problem before it must succeed.
-_MAX_READ_ATTEMPTS = 3
+# A read may fail once each for a late encoding problem, a late long line and a late type problem.
+_MAX_READ_ATTEMPTS = 4
 _HASH_VERSION = "conveyor-data-hash-1"
 
 
