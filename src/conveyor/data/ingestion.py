@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import duckdb
 from conveyor.data._duck import connect, ident, literal
 from conveyor.data.connectors import CONNECTORS
 from conveyor.data.connectors.base import Connector, Scan
-from conveyor.data.semantics import ColumnStats, could_be_identifier, infer_semantic_type
+from conveyor.data.semantics import ColumnStats, infer_semantic_type, needs_closer_look
 from conveyor.data.sources import Source, inspect_source
 from conveyor.data.stats import column_stats
 from conveyor.domain.datasets import ColumnSchema
@@ -112,9 +112,7 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
         )
     stats = [
         _column(name, kind, found)
-        for (name, kind), found in zip(
-            schema, column_stats(con, table, schema, exact_distinct=False, moments=False), strict=True
-        )
+        for (name, kind), found in zip(schema, column_stats(con, table, schema, exact_distinct=False), strict=True)
     ]
     for column, found in stats:
         if found.get("has_nul"):
@@ -122,12 +120,11 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
                 f"{source.path.name} has NUL bytes (\\0) in column {column.name!r}; text tables never do.",
                 hint="The file is damaged or not plain text: remove the NUL bytes or export the table again.",
             )
-    # Approximate distinct counts only shortlist identifiers; all-distinct must be exact.
-    candidates = [column for column, _ in stats if could_be_identifier(column)]
-    exact = column_stats(
-        con, table, [(c.name, c.physical_type) for c in candidates], exact_distinct=True, moments=False
-    )
-    counted = {c.name: replace(c, distinct=found["distinct"]) for c, found in zip(candidates, exact, strict=True)}
+    # Approximate distinct counts shortlist the columns that may be identifiers or free text; a second pass
+    # over just those counts exactly and measures the strings' lengths and spaces.
+    candidates = [column for column, _ in stats if needs_closer_look(column)]
+    closer = column_stats(con, table, [(c.name, c.physical_type) for c in candidates], exact_distinct=True, shapes=True)
+    counted = {c.name: _column(c.name, c.physical_type, found)[0] for c, found in zip(candidates, closer, strict=True)}
     columns = [
         ColumnSchema(
             name=c.name, physical_type=c.physical_type, semantic_type=infer_semantic_type(counted.get(c.name, c))

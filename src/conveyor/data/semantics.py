@@ -70,10 +70,18 @@ def infer_semantic_type(stats: ColumnStats) -> SemanticType:
     return SemanticType.CATEGORICAL
 
 
-def could_be_identifier(stats: ColumnStats) -> bool:
-    """Whether an approximate distinct count is close enough to all-distinct to be worth counting exactly."""
+def needs_closer_look(stats: ColumnStats) -> bool:
+    """Whether an approximate distinct count leaves the column a possible identifier or free text.
+
+    Those rules need exact distinct counts and string lengths; the margin below their thresholds covers the
+    few percent a HyperLogLog estimate can be off.
+    """
     kind = stats.physical_type.upper()
-    return (is_integer(kind) or is_text(kind)) and stats.non_missing >= 2 and stats.distinct >= 0.9 * stats.non_missing
+    if stats.non_missing < 2:
+        return False
+    if is_text(kind):
+        return stats.distinct >= 0.8 * _TEXT_MIN_DISTINCT_SHARE * stats.non_missing
+    return is_integer(kind) and stats.distinct >= 0.9 * stats.non_missing
 
 
 def is_id_like_name(name: str) -> bool:

@@ -27,11 +27,13 @@ _MOMENTS = {"mean": "avg({v})", "std": "stddev_samp({v})"}
 _TEXT = {
     "min": "min({v})",
     "max": "max({v})",
+    "has_nul": "coalesce(bool_or(contains({v}, chr(0))), false)",
+}
+_TEXT_SHAPE = {
     "min_length": "min(length({v}))",
     "max_length": "max(length({v}))",
     "average_length": "avg(length({v}))",
     "space_share": "avg(contains({v}, ' ')::INTEGER)",
-    "has_nul": "coalesce(bool_or(contains({v}, chr(0))), false)",
 }
 
 
@@ -41,13 +43,14 @@ def column_stats(
     schema: list[tuple[str, str]],
     *,
     exact_distinct: bool,
-    moments: bool,
+    moments: bool = False,
+    shapes: bool = False,
 ) -> list[dict[str, Any]]:
     """Statistics of each (name, DuckDB type) column of `table` (a FROM clause), in schema order.
 
     Every column gets `non_missing` and `distinct` (exact or HyperLogLog); numbers add min and max (and mean
-    and std with `moments`);
-    strings add min, max, lengths, the share of values with a space and whether any holds a NUL byte;
+    and std with `moments`); strings add min, max and whether any holds a NUL byte (and, with `shapes`, their
+    lengths and the share of values with a space);
     dates and times add min and max.
     """
     found: dict[str, dict[str, Any]] = {name: {"non_missing": 0} for name, _ in schema}
@@ -57,10 +60,10 @@ def column_stats(
             groups[_group(kind)].append(name)
         for group, names in groups.items():
             if names:
-                for name, stats in _unpivoted(con, table, group, names, exact_distinct, moments).items():
+                for name, stats in _unpivoted(con, table, group, names, (exact_distinct, moments, shapes)).items():
                     found[name].update(stats)
     elif schema:
-        for name, stats in _column_wise(con, table, schema, exact_distinct, moments).items():
+        for name, stats in _column_wise(con, table, schema, (exact_distinct, moments, shapes)).items():
             found[name].update(stats)
     temporal = [name for name, kind in schema if is_temporal(kind)]
     if temporal:
@@ -80,11 +83,12 @@ def _group(kind: str) -> str:
     return "numeric" if is_numeric(kind) else "text" if is_text(kind) else "other"
 
 
-def _aggregates(group: str, exact_distinct: bool, moments: bool, *, finite_only: bool) -> dict[str, str]:
+def _aggregates(group: str, wanted: tuple[bool, bool, bool], *, finite_only: bool) -> dict[str, str]:
+    exact_distinct, moments, shapes = wanted
     distinct = "count(DISTINCT {v})" if exact_distinct else "approx_count_distinct({v})"
     aggregates = {"non_missing": "count({v})", "distinct": distinct}
     if group == "text":
-        return aggregates | _TEXT
+        return aggregates | _TEXT | (_TEXT_SHAPE if shapes else {})
     if group == "numeric":
         numeric = _BOUNDS | (_MOMENTS if moments else {})
         return aggregates | {key: sql + (_FINITE if finite_only else "") for key, sql in numeric.items()}
@@ -95,18 +99,15 @@ def _column_wise(
     con: duckdb.DuckDBPyConnection,
     table: str,
     schema: list[tuple[str, str]],
-    exact_distinct: bool,
-    moments: bool,
+    wanted: tuple[bool, bool, bool],
 ) -> dict[str, dict[str, Any]]:
     # Columns keep their own types here, so DuckDB answers min and max from the Parquet statistics.
-    wanted = {
-        name: _aggregates(_group(kind), exact_distinct, moments, finite_only=is_float(kind)) for name, kind in schema
-    }
+    per_column = {name: _aggregates(_group(kind), wanted, finite_only=is_float(kind)) for name, kind in schema}
     expressions = [
-        template.format(v=ident(name)) for name, aggregates in wanted.items() for template in aggregates.values()
+        template.format(v=ident(name)) for name, aggregates in per_column.items() for template in aggregates.values()
     ]
     values = iter(con.execute(f"SELECT {', '.join(expressions)} FROM {table}").fetchall()[0])
-    return {name: {key: next(values) for key in aggregates} for name, aggregates in wanted.items()}
+    return {name: {key: next(values) for key in aggregates} for name, aggregates in per_column.items()}
 
 
 def _unpivoted(
@@ -114,10 +115,9 @@ def _unpivoted(
     table: str,
     group: str,
     names: list[str],
-    exact_distinct: bool,
-    moments: bool,
+    wanted: tuple[bool, bool, bool],
 ) -> dict[str, dict[str, Any]]:
-    aggregates = _aggregates(group, exact_distinct, moments, finite_only=group == "numeric")
+    aggregates = _aggregates(group, wanted, finite_only=group == "numeric")
     # One unpivot needs one type: numbers as DOUBLE, everything else as text.
     value_type = "DOUBLE" if group == "numeric" else "VARCHAR"
     # Positional aliases keep the unpivoted names free of quoting trouble and clashes.

@@ -40,6 +40,20 @@ def test_plain_csv_types_and_schema(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "out.parquet")["flag"].to_pylist()[:2] == ["no", "yes"]
 
 
+def test_free_text_and_codes_end_to_end(tmp_path: Path) -> None:
+    lines = "".join(
+        f"R{i:05d},This is review number {i} and it says something long,{['red', 'blue'][i % 3 == 0]}\n"
+        for i in range(200)
+    )
+    result = ingest(_write(tmp_path / "t.csv", "ref,review,colour\n" + lines), tmp_path / "out.parquet")
+    types = {c.name: c.semantic_type for c in result.columns}
+    assert types == {
+        "ref": SemanticType.IDENTIFIER,
+        "review": SemanticType.TEXT,
+        "colour": SemanticType.CATEGORICAL,
+    }
+
+
 def test_hash_depends_on_data_not_on_file_name_format_or_compression(tmp_path: Path) -> None:
     plain = _write(tmp_path / "a.csv", ROWS)
     gzipped = tmp_path / "b.csv.gz"
