@@ -93,11 +93,30 @@ def copy_to_parquet(
 def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, warnings: list[str]) -> IngestResult:
     table = f"read_parquet({literal(str(parquet))})"
     schema = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()]
+    rows, content_hash = _content_hash(con, parquet, schema)
+    if rows == 0:
+        raise UnreadableData(
+            f"{source.path.name} has a header but no data rows.", hint="Export the table again with its rows."
+        )
+    columns = _semantic_schema(con, table, schema, source)
+    empty = [name for name, column in columns.items() if column.non_missing == 0]
+    warnings = [*warnings, *(f"Column {name!r} is empty in every row." for name in empty)]
+    schema_with_types = [
+        ColumnSchema(name=name, physical_type=column.physical_type, semantic_type=infer_semantic_type(column))
+        for name, column in columns.items()
+    ]
+    return IngestResult(rows, schema_with_types, content_hash, warnings)
+
+
+def _content_hash(con: duckdb.DuckDBPyConnection, parquet: Path, schema: list[tuple[str, str]]) -> tuple[int, str]:
+    """The row count and the data's fingerprint (see the module docstring)."""
     values = ", ".join(ident(name) for name, _ in schema)
     # The row number is the Parquet file's own, so the hash sees row order but not how rows were split up.
     # A data column that already bears that name makes DuckDB refuse the option; a window gives the same number.
     if any(name.lower() == "file_row_number" for name, _ in schema):
-        numbered = f"SELECT hash(row_number() OVER () - 1, {values}) AS row_hash FROM {table}"
+        numbered = (
+            f"SELECT hash(row_number() OVER () - 1, {values}) AS row_hash FROM read_parquet({literal(str(parquet))})"
+        )
     else:
         numbered = (
             f"SELECT hash(file_row_number, {values}) AS row_hash "
@@ -106,37 +125,30 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
     rows, hash_sum, hash_xor = con.execute(
         f"SELECT count(*), sum(row_hash)::VARCHAR, bit_xor(row_hash)::VARCHAR FROM ({numbered})"
     ).fetchall()[0]
-    if rows == 0:
-        raise UnreadableData(
-            f"{source.path.name} has a header but no data rows.", hint="Export the table again with its rows."
-        )
-    stats = [
-        _column(name, kind, found)
-        for (name, kind), found in zip(schema, column_stats(con, table, schema, exact_distinct=False), strict=True)
-    ]
-    for column, found in stats:
-        if found.get("has_nul"):
+    fingerprint = json.dumps([_HASH_VERSION, rows, hash_sum, hash_xor, schema], ensure_ascii=False)
+    return rows, "sha256:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+
+
+def _semantic_schema(
+    con: duckdb.DuckDBPyConnection, table: str, schema: list[tuple[str, str]], source: Source
+) -> dict[str, ColumnStats]:
+    """What semantic inference needs of every column, refusing NUL bytes that slipped past the sample check."""
+    found = column_stats(con, table, schema, exact_distinct=False)
+    for (name, _), stats in zip(schema, found, strict=True):
+        if stats.get("has_nul"):
             raise UnreadableData(
-                f"{source.path.name} has NUL bytes (\\0) in column {column.name!r}; text tables never do.",
+                f"{source.path.name} has NUL bytes (\\0) in column {name!r}; text tables never do.",
                 hint="The file is damaged or not plain text: remove the NUL bytes or export the table again.",
             )
+    columns = {name: _column(name, kind, stats) for (name, kind), stats in zip(schema, found, strict=True)}
     # Approximate distinct counts shortlist the columns that may be identifiers or free text; a second pass
     # over just those counts exactly and measures the strings' lengths and spaces.
-    candidates = [column for column, _ in stats if needs_closer_look(column)]
-    closer = column_stats(con, table, [(c.name, c.physical_type) for c in candidates], exact_distinct=True, shapes=True)
-    counted = {c.name: _column(c.name, c.physical_type, found)[0] for c, found in zip(candidates, closer, strict=True)}
-    columns = [
-        ColumnSchema(
-            name=c.name, physical_type=c.physical_type, semantic_type=infer_semantic_type(counted.get(c.name, c))
-        )
-        for c, _ in stats
-    ]
-    empty = [column.name for column, _ in stats if column.non_missing == 0]
-    warnings = [*warnings, *(f"Column {name!r} is empty in every row." for name in empty)]
-    fingerprint = json.dumps([_HASH_VERSION, rows, hash_sum, hash_xor, schema], ensure_ascii=False)
-    return IngestResult(rows, columns, "sha256:" + hashlib.sha256(fingerprint.encode()).hexdigest(), warnings)
+    shortlist = [(name, column.physical_type) for name, column in columns.items() if needs_closer_look(column)]
+    closer = column_stats(con, table, shortlist, exact_distinct=True, shapes=True)
+    columns.update({name: _column(name, kind, stats) for (name, kind), stats in zip(shortlist, closer, strict=True)})
+    return columns
 
 
-def _column(name: str, kind: str, found: dict[str, Any]) -> tuple[ColumnStats, dict[str, Any]]:
+def _column(name: str, kind: str, found: dict[str, Any]) -> ColumnStats:
     known = {key: found[key] for key in ColumnStats.__dataclass_fields__ if key in found}
-    return ColumnStats(name=name, physical_type=kind, **known), found
+    return ColumnStats(name=name, physical_type=kind, **known)
