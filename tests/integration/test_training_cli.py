@@ -49,8 +49,9 @@ def test_train_tracks_trials_registers_champion_and_predicts(cli, home, adult_sl
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.data.tags["conveyor.dataset"] == "adult_slice:1"
     assert len(children) == len(outcome["leaderboard"])
-    assert all("cv_roc_auc_mean" in r.data.metrics and "fit_seconds" in r.data.metrics for r in children)
-    assert client.get_model_version_by_alias("adult_slice", "champion").version == "1"
+    assert [t["status"] for t in outcome["leaderboard"]] == ["ok"] * len(children)
+    assert all({"cv_roc_auc_mean", "cv_roc_auc_std", "fit_seconds"} <= set(r.data.metrics) for r in children)
+    assert int(client.get_model_version_by_alias("adult_slice", "champion").version) == 1
 
     scoring = tmp_path / "to_score.csv"
     pd.read_csv(adult_slice).drop(columns=["income"]).head(200).to_csv(scoring, index=False)

@@ -233,7 +233,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             if categorical:
                 if not few_values:
                     return None
-                group_means = pd.Series(y).groupby(values.fillna("<missing>").to_numpy()).transform("mean")
+                group_means = (
+                    pd.Series(y).groupby(values.astype("string").fillna("<missing>").to_numpy()).transform("mean")
+                )
                 residual = float(np.sum((y - group_means.to_numpy()) ** 2))
                 total = float(np.sum((y - y.mean()) ** 2))
                 return 1.0 - residual / total if total > 0 else None
@@ -247,7 +249,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         if categorical or few_values:
             if not few_values:
                 return None
-            groups = pd.crosstab(values.fillna("<missing>").astype(str).to_numpy(), y)
+            groups = pd.crosstab(values.astype("string").fillna("<missing>").astype(str).to_numpy(), y)
             return float(groups.max(axis=1).sum() / len(y))
         n_classes = len(np.unique(y))
         stump = DecisionTreeClassifier(max_leaf_nodes=max(2, n_classes), random_state=self.seed)

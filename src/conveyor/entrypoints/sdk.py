@@ -125,13 +125,16 @@ class Workspace:
         *,
         task: str | None = None,
         metric: str | None = None,
-        time_budget: float | None = 60.0,
+        time_budget: float | None = None,
         max_trials: int | None = None,
         seed: int = 0,
         name: str | None = None,
         holdout: float | None = None,
     ) -> TrainingResult:
-        """Train on a dataset (`NAME[:VERSION]` or a file) and register the best model."""
+        """Train on a dataset (`NAME[:VERSION]` or a file) and register the best model.
+
+        The search runs for `time_budget` seconds (60 when neither it nor `max_trials` is given).
+        """
         outcome = self._services.training.train(
             str(data),
             target,

@@ -20,6 +20,8 @@ from conveyor.services.datasets import DatasetService
 if TYPE_CHECKING:
     import pandas as pd
 
+DEFAULT_TIME_BUDGET_S = 60.0
+
 # Seconds kept back from the user's budget for logging and registering the model and exiting.
 _RESERVE_FIXED_S = 3.0
 _RESERVE_SHARE = 0.03
@@ -98,6 +100,8 @@ class TrainingService:
 
         `time_budget` is wall-clock seconds counted from `started_at` (a `time.monotonic()`
         value, by default now), so a CLI can promise the whole process fits in the budget.
+        With neither a budget nor `max_trials` the budget is 60 s; with `max_trials` alone the
+        search is bounded by trials only, and the same seed gives the same model.
         """
         from conveyor import automl
 
@@ -107,7 +111,7 @@ class TrainingService:
                 f"Time budget {time_budget} s is not positive.", hint="Give --time-budget in seconds, e.g. 60."
             )
         if time_budget is None and max_trials is None:
-            raise InvalidInput("Training needs a time budget or a trial limit.", hint="Give --time-budget SECONDS.")
+            time_budget = DEFAULT_TIME_BUDGET_S
         if holdout is not None and not 0 < holdout < 0.5:
             raise InvalidInput(f"Holdout fraction {holdout} is out of range.", hint="Give a fraction such as 0.2.")
         if metric is not None and metric not in automl.METRICS:
@@ -131,7 +135,7 @@ class TrainingService:
             frame, holdout_frame = _holdout_split(frame, target, holdout, seed, task)
         model_name = name or version.dataset
 
-        on_progress(ProgressEvent(stage="setup", message="Opening the MLflow store"))
+        on_progress(ProgressEvent(stage="setup", message="Opening the MLflow store", total=time_budget))
         tracker = self._tracker()
         run_id = tracker.start_job_run(
             model_name,

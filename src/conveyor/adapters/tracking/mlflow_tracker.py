@@ -11,6 +11,8 @@ import pickle
 import re
 import tempfile
 import time
+import warnings
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -76,8 +78,12 @@ class MlflowTracker:
     def __init__(self, tracking_uri: str, artifact_root: str) -> None:
         self.tracking_uri = tracking_uri
         self._artifact_root = artifact_root.rstrip("/")
-        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self._experiments: dict[str, str] = {}
+
+    @cached_property
+    def _client(self) -> MlflowClient:
+        # Built on first use: loading a model directory needs no tracking store at all.
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def _experiment_id(self, name: str) -> str:
         if name not in self._experiments:
@@ -136,9 +142,10 @@ class MlflowTracker:
     ) -> str:
         run = self._client.get_run(run_id)
         self._client.log_batch(run_id, metrics=[Metric(k, float(v), _now_ms(), 0) for k, v in metrics.items()])
-        signature = ModelSignature(
-            inputs=Schema([ColSpec(_SIGNATURE_TYPES[kind], name) for name, kind in model.input_columns]),
-            outputs=None,
+        declared = {name: _SIGNATURE_TYPES[kind] for name, kind in model.input_columns}
+        signature = ModelSignature(inputs=Schema([ColSpec(kind, name) for name, kind in declared.items()]))
+        input_example = input_example[list(declared)].astype(
+            {name: "float64" for name, kind in declared.items() if kind == "double"}
         )
         logged = self._client.create_logged_model(
             run.info.experiment_id, name="model", source_run_id=run_id, model_type="conveyor-tabular"
@@ -147,15 +154,18 @@ class MlflowTracker:
             pickled = Path(scratch) / "tabular_model.pkl"
             pickled.write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
             model_dir = Path(scratch) / "model"
-            mlflow.pyfunc.save_model(
-                path=str(model_dir),
-                python_model=TabularPyfunc(),
-                artifacts={MODEL_ARTIFACT: str(pickled), **{k: str(v) for k, v in (artifacts or {}).items()}},
-                signature=signature,
-                input_example=input_example,
-                pip_requirements=_requirements(),
-                metadata={"conveyor_task": model.task.value, "conveyor_target": model.target},
-            )
+            with warnings.catch_warnings():
+                # MLflow 3.17 compares the example's columns with a range, which pandas 3 deprecates.
+                warnings.filterwarnings("ignore", message="Operation with range is deprecated")
+                mlflow.pyfunc.save_model(
+                    path=str(model_dir),
+                    python_model=TabularPyfunc(),
+                    artifacts={MODEL_ARTIFACT: str(pickled), **{k: str(v) for k, v in (artifacts or {}).items()}},
+                    signature=signature,
+                    input_example=input_example,
+                    pip_requirements=_requirements(),
+                    metadata={"conveyor_task": model.task.value, "conveyor_target": model.target},
+                )
             self._client.log_model_artifacts(logged.model_id, str(model_dir))
         self._client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
         self._client.log_outputs(run_id, [LoggedModelOutput(model_id=logged.model_id, step=0)])
@@ -181,7 +191,12 @@ class MlflowTracker:
             self._client.get_registered_model(name)
         except MlflowException:
             self._client.create_registered_model(name)
-        model_id = source.removeprefix("models:/") if source.startswith("models:/m-") else None
+        model_id = None
+        if source.startswith("models:/m-"):
+            # The registry's SQL store resolves `models:/m-…` through the *global* tracking URI,
+            # which is the user's, not ours: hand it the logged model's storage location instead.
+            model_id = source.removeprefix("models:/")
+            source = self._client.get_logged_model(model_id).artifact_location
         created = self._client.create_model_version(name, source, run_id=run_id, tags=tags, model_id=model_id)
         return self._info(self._client.get_model_version(name, created.version))
 
@@ -212,8 +227,15 @@ class MlflowTracker:
         self._client.set_registered_model_alias(name, alias, str(version))
 
     def list_versions(self, name: str) -> list[ModelVersionInfo]:
-        found = self._client.search_model_versions(f"name = '{name}'")
-        return sorted((self._info(v) for v in found), key=lambda v: v.version)
+        # Searches leave a version's aliases empty; the registered model holds them.
+        aliases: dict[int, list[str]] = {}
+        for alias, number in self._client.get_registered_model(name).aliases.items():
+            aliases.setdefault(int(number), []).append(alias)
+        found = [self._info(v) for v in self._client.search_model_versions(f"name = '{name}'")]
+        return sorted(
+            (v.model_copy(update={"aliases": sorted(aliases.get(v.version, []))}) for v in found),
+            key=lambda v: v.version,
+        )
 
     def list_models(self) -> list[ModelVersionInfo]:
         newest = []
@@ -244,7 +266,7 @@ class MlflowTracker:
         inputs = None
         if schema is not None and schema.has_input_names():
             inputs = [
-                InputColumn(name=spec.name, type=str(spec.type), required=spec.required) for spec in schema.inputs
+                InputColumn(name=spec.name, type=spec.type.name, required=spec.required) for spec in schema.inputs
             ]
         try:
             python_model = pyfunc_model.unwrap_python_model()

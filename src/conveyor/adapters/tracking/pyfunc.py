@@ -6,6 +6,7 @@ import pickle
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd
 
 MODEL_ARTIFACT = "tabular_model"
 
@@ -21,5 +22,5 @@ class TabularPyfunc(mlflow.pyfunc.PythonModel):
         with open(context.artifacts[MODEL_ARTIFACT], "rb") as handle:
             self.model = pickle.load(handle)
 
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         return self.model.predict_frame(model_input)

@@ -12,6 +12,7 @@ from optuna.distributions import BaseDistribution
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted
@@ -71,10 +72,11 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     `target_type` is scikit-learn's ("binary", "multiclass", "continuous"), never guessed from the values.
     """
 
-    def __init__(self, target_type: str, scale: bool = False, max_onehot: int = 16) -> None:
+    def __init__(self, target_type: str, scale: bool = False, max_onehot: int = 16, seed: int = 0) -> None:
         self.target_type = target_type
         self.scale = scale
         self.max_onehot = max_onehot
+        self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> TabularEncoder:
         self._fit_transform(X, y)
@@ -90,11 +92,17 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         few = [c for c in categorical if len(X[c].cat.categories) <= self.max_onehot]
         many = [c for c in categorical if c not in few]
         scaler = [StandardScaler()] if self.scale else []
+        # Seeded folds for the cross-fitting, so the same seed gives the same encoding.
+        folds = KFold(5, shuffle=True, random_state=self.seed)
         self.transformer_ = ColumnTransformer(
             [
                 ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), *scaler), numeric),
                 ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32), few),
-                ("target", make_pipeline(TargetEncoder(target_type=self.target_type), *scaler), many),
+                (
+                    "target",
+                    make_pipeline(TargetEncoder(target_type=self.target_type, cv=folds), *scaler),
+                    many,
+                ),
             ],
             sparse_threshold=0.0,
         )

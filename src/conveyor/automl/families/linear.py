@@ -40,7 +40,7 @@ class LinearFamily(ModelFamily):
             model = Ridge(random_state=seed, **params)
         else:
             model = LogisticRegression(max_iter=MAX_ITERATIONS, random_state=seed, **params)
-        return make_pipeline(TabularEncoder(target_type(task), scale=True), model)
+        return make_pipeline(TabularEncoder(target_type(task), scale=True, seed=seed), model)
 
     def fit(
         self,

@@ -44,7 +44,9 @@ class ForestFamily(ModelFamily):
 
     def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
         forest = self.regressor if task is Task.REGRESSION else self.classifier
-        return make_pipeline(TabularEncoder(target_type(task)), forest(random_state=seed, n_jobs=n_jobs, **params))
+        return make_pipeline(
+            TabularEncoder(target_type(task), seed=seed), forest(random_state=seed, n_jobs=n_jobs, **params)
+        )
 
     def fit(
         self,

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
-# The training budget is a promise about the whole process, so the clock starts here,
-# before any heavy import.
-PROCESS_STARTED = time.monotonic()
+import typer
 
-import sys  # noqa: E402
-
-import typer  # noqa: E402
-
-from conveyor._version import __version__  # noqa: E402
-from conveyor.entrypoints.cli import datasets, demo, models, predict, serve, train  # noqa: E402
-from conveyor.errors import ConveyorError  # noqa: E402
+from conveyor._version import __version__
+from conveyor.entrypoints.cli import datasets, demo, models, predict, serve, train
+from conveyor.errors import ConveyorError
 
 app = typer.Typer(
     name="conveyor",
@@ -48,8 +43,16 @@ def root(
 
 def main() -> None:
     """Run the CLI; user errors print their message and hint, and exit with status 1."""
+    import os
+
+    # MLflow's INFO lines (schema creation, pickling notes) are noise in a terminal; the user's own choice wins.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # The training budget is a promise about the whole command, so its clock starts before
+    # any heavy library is imported; commands read it from the context.
+    started_at = time.monotonic()
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, obj={"started_at": started_at})
     except ConveyorError as error:
         from conveyor.entrypoints.cli.render import print_error
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import typer
+
     from conveyor.bootstrap import Services
 
 
@@ -14,3 +17,9 @@ def services() -> Services:
     from conveyor.bootstrap import build_services
 
     return build_services()
+
+
+def started_at(context: typer.Context) -> float:
+    """When the command started (`time.monotonic()`), as `main()` recorded it."""
+    recorded = context.obj.get("started_at") if isinstance(context.obj, dict) else None
+    return recorded if recorded is not None else time.monotonic()

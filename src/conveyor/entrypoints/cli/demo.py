@@ -54,7 +54,7 @@ def demo(
 
     started = time.monotonic()
     console.print(f"\nTraining to predict [bold]income[/] for {time_budget:.0f} s, 20 % of rows held out…")
-    with TrainingDisplay(time_budget, None, started) as display:
+    with TrainingDisplay(None, started) as display:
         outcome = demo_service.train(time_budget=time_budget, started_at=started, on_progress=display)
     for message in outcome.warnings:
         warn(message)

@@ -22,7 +22,7 @@ class _Trial:
 class TrainingDisplay:
     """Receives progress events and redraws; use as a context manager around `train`."""
 
-    def __init__(self, time_budget: float | None, max_trials: int | None, started_at: float) -> None:
+    def __init__(self, max_trials: int | None, started_at: float) -> None:
         self._started_at = started_at
         self._trials: list[_Trial] = []
         self._progress = Progress(
@@ -32,8 +32,10 @@ class TrainingDisplay:
             TimeElapsedColumn(),
             console=console,
         )
-        self._total = time_budget if time_budget is not None else float(max_trials or 1)
-        self._by_time = time_budget is not None
+        # Counted in trials when the search is bounded by trials, else in seconds of the budget
+        # (which the service announces in its first event).
+        self._by_time = max_trials is None
+        self._total = float(max_trials) if max_trials else None
         self._task = self._progress.add_task("Preparing", total=self._total, detail="")
         self._live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
 
@@ -50,9 +52,15 @@ class TrainingDisplay:
     def __call__(self, event: Any) -> None:
         if event.stage == "trial":
             self._trials.append(_Trial(event.data["trial"]))
-        done = min(time.monotonic() - self._started_at, self._total) if self._by_time else float(len(self._trials))
+        if self._by_time and event.total:
+            self._total = event.total
+        done = time.monotonic() - self._started_at if self._by_time else float(len(self._trials))
+        if self._total is not None:
+            done = min(done, self._total)
         detail = f"{len(self._trials)} trials" if self._trials else ""
-        self._progress.update(self._task, description=event.message or event.stage, completed=done, detail=detail)
+        self._progress.update(
+            self._task, description=event.message or event.stage, completed=done, total=self._total, detail=detail
+        )
         self._live.update(self._render())
 
     def __enter__(self) -> TrainingDisplay:
@@ -60,6 +68,6 @@ class TrainingDisplay:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not any(exc):
+        if not any(exc) and self._total is not None:
             self._progress.update(self._task, completed=self._total, description="Done")
         self._live.__exit__(*exc)  # type: ignore[arg-type]

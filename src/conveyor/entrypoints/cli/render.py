@@ -27,8 +27,19 @@ def warn(message: str) -> None:
     err_console.print(f"[yellow]Warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
+def _json_safe(value: Any) -> Any:
+    # JSON has no infinities or NaN; profiles of real data do. They travel as strings.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, default=str, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(_json_safe(payload), indent=2, default=str, allow_nan=False) + "\n")
 
 
 def dumped(items: Iterable[Any]) -> list[Any]:

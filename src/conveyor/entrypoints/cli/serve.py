@@ -15,6 +15,9 @@ def serve(
     name: str = typer.Option(None, "--name", help="Model name in V2 URLs (default: the model's name)."),
 ) -> None:
     """Serve MODEL over HTTP until interrupted."""
+    # One OpenMP thread per worker: a request of a few rows only pays for thread start-up
+    # otherwise, and workers would fight over the cores. Set before any model library loads.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     import uvicorn
 
     from conveyor.entrypoints.cli.context import services

@@ -15,13 +15,16 @@ class TaskChoice(StrEnum):
 
 
 def train(
+    context: typer.Context,
     data: str = typer.Option(
         ..., "--data", "-d", help="Dataset NAME[:VERSION], or a CSV/Parquet file to ingest first."
     ),
     target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
     task: TaskChoice = typer.Option(TaskChoice.auto, "--task", help="Detected from the target when auto."),
     metric: str = typer.Option(None, "--metric", help="Metric to optimise (default by task: roc_auc, log_loss, rmse)."),
-    time_budget: float = typer.Option(60.0, "--time-budget", help="Wall-clock seconds for the whole command."),
+    time_budget: float = typer.Option(
+        None, "--time-budget", help="Wall-clock seconds for the whole command [default: 60, none with --max-trials]."
+    ),
     max_trials: int = typer.Option(None, "--max-trials", help="Stop after this many trials (reproducible runs)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     name: str = typer.Option(None, "--name", help="Registered model name (default: the dataset's name)."),
@@ -29,8 +32,7 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON instead of tables."),
 ) -> None:
     """Train models on a dataset within a time budget and register the best one."""
-    from conveyor.entrypoints.cli.app import PROCESS_STARTED
-    from conveyor.entrypoints.cli.context import services
+    from conveyor.entrypoints.cli.context import services, started_at
     from conveyor.entrypoints.cli.progress import TrainingDisplay
     from conveyor.entrypoints.cli.render import console, leaderboard_table, print_json, warn
 
@@ -42,12 +44,12 @@ def train(
         seed=seed,
         name=name,
         holdout=holdout,
-        started_at=PROCESS_STARTED,
+        started_at=started_at(context),
     )
     if as_json:
         outcome = services().training.train(data, target, **options)
     else:
-        with TrainingDisplay(time_budget, max_trials, PROCESS_STARTED) as display:
+        with TrainingDisplay(max_trials, started_at(context)) as display:
             outcome = services().training.train(data, target, on_progress=display, **options)
     if as_json:
         print_json(
