@@ -11,9 +11,7 @@ import pytest
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-from tests_support import CONVEYOR, REPO, SHARED
-
-DEMO_CSV = REPO / "src" / "conveyor" / "demo_data" / "adult_census_income.csv.gz"
+from tests_support import CONVEYOR, DEMO_CSV, SHARED
 
 
 @pytest.fixture(scope="session")

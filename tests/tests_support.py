@@ -9,6 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"
 BAD_MANIFEST = SHARED / "bad" / "manifest.json"
+DEMO_CSV = REPO / "src" / "conveyor" / "demo_data" / "adult_census_income.csv.gz"
 CONVEYOR = str(Path(sys.executable).parent / "conveyor")
 
 

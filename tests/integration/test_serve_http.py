@@ -60,6 +60,7 @@ def server(trained):
     yield base
     process.terminate()
     process.wait(20)
+    process.stdout.close()
 
 
 def v2_request(rows: pd.DataFrame) -> dict:

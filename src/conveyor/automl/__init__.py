@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conveyor.automl.evaluation import score_model
     from conveyor.automl.families import FAMILIES
     from conveyor.automl.metrics import METRICS, Metric
     from conveyor.automl.model import TabularModel
@@ -25,6 +26,7 @@ __all__ = [
     "default_metric",
     "detect_task",
     "run_automl",
+    "score_model",
 ]
 
 _HOMES = {
@@ -36,6 +38,7 @@ _HOMES = {
     "default_metric": "conveyor.automl.tasks",
     "detect_task": "conveyor.automl.tasks",
     "run_automl": "conveyor.automl.search",
+    "score_model": "conveyor.automl.evaluation",
 }
 
 

@@ -1,7 +1,5 @@
 """The fitted artifact: preprocessing plus estimator, taking raw rows and returning labelled predictions."""
 
-# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
-
 from __future__ import annotations
 
 from typing import Any
@@ -31,6 +29,11 @@ class FoldEnsemble:
     def __init__(self, estimators: list[BaseEstimator], n_classes: int | None) -> None:
         self.estimators = estimators
         self.n_classes = n_classes
+
+    @property
+    def classes_(self) -> np.ndarray:
+        # The averaged probabilities always cover every class, in index order.
+        return np.arange(self.n_classes or 0)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         assert self.n_classes is not None, "predict_proba needs a classification ensemble"

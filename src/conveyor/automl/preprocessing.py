@@ -5,8 +5,6 @@ the same raw rows a user sends (columns in any order, extra columns, missing val
 strings, unseen categories) and produces exactly the features the models were trained on.
 """
 
-# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
-
 from __future__ import annotations
 
 import re

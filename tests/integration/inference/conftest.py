@@ -25,8 +25,9 @@ with warnings.catch_warnings():
 from conveyor.domain.models import InputColumn, LoadedModel
 from conveyor.entrypoints.inference.app import create_app
 from conveyor.serving import ModelRuntime
+from tests_support import DEMO_CSV
 
-ADULT = Path("/work/shared/datasets/demo/adult_census_income.csv.gz")
+ADULT = DEMO_CSV
 FEATURES = {"age": "long", "hours_per_week": "long", "capital_gain": "double", "sex": "string"}
 MODEL_NAME = "adult"
 

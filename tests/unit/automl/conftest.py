@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
-SHARED = Path("/work/shared/datasets")
+from tests_support import DEMO_CSV, SHARED
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +27,7 @@ def diabetes() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def adult() -> pd.DataFrame:
     """The first 3,000 rows of the adult census income demo data (target 'income', strings and numbers)."""
-    path = SHARED / "demo" / "adult_census_income.csv.gz"
+    path = DEMO_CSV
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return pd.read_csv(path, nrows=3000)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATASETS = Path("/work/shared/datasets")
+from tests_support import SHARED
+
+SHARED_DATASETS = SHARED
 
 
 @pytest.fixture

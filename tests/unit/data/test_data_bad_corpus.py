@@ -10,8 +10,9 @@ import pytest
 
 from conveyor.data import ingest
 from conveyor.errors import UnreadableData
+from tests_support import SHARED
 
-BAD = Path("/work/shared/datasets/bad")
+BAD = SHARED / "bad"
 
 
 def _cases() -> list:

@@ -15,13 +15,14 @@ import pytest
 
 from conveyor.domain.models import InputColumn, LoadedModel
 from conveyor.serving import ModelRuntime
+from tests_support import DEMO_CSV
 
 with warnings.catch_warnings():
     # mlflow 3.17.2 warns while importing its own chat-agent types (mlflow/types/responses.py); nothing of ours.
     warnings.filterwarnings("ignore", message=".*Any type hint is inferred as AnyType", category=UserWarning)
     import mlflow.pyfunc
 
-ADULT = Path("/work/shared/datasets/demo/adult_census_income.csv.gz")
+ADULT = DEMO_CSV
 LONGS = ["age", "education_num", "hours_per_week"]
 DOUBLES = ["capital_gain"]
 STRINGS = ["workclass", "sex"]

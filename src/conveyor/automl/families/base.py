@@ -1,7 +1,5 @@
 """What a model family provides to the search, and the feature encoding shared by scikit-learn families."""
 
-# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
-
 from __future__ import annotations
 
 from typing import Any, ClassVar

@@ -1,7 +1,5 @@
 """LightGBM gradient-boosted trees: native categoricals and missing values, early stopping on the fold."""
 
-# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
-
 from __future__ import annotations
 
 import time

@@ -1,7 +1,5 @@
 """Linear models: L2-regularised logistic regression and ridge regression on scaled, encoded features."""
 
-# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
-
 from __future__ import annotations
 
 import warnings

@@ -1,7 +1,5 @@
 """Random forests on encoded features, grown in chunks so a fit can stop at the time limit."""
 
-# ruff: noqa: N803 -- X is the scikit-learn estimator contract's name for the feature matrix
-
 from __future__ import annotations
 
 import time
