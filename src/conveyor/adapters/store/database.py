@@ -45,9 +45,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def migrate(engine: Engine) -> None:
     """Apply pending Alembic migrations; a no-op when the schema is current."""
     config = _alembic_config()
-    head = ScriptDirectory.from_config(config).get_current_head()
+    heads = set(ScriptDirectory.from_config(config).get_heads())
     with engine.begin() as connection:
-        if MigrationContext.configure(connection).get_current_revision() == head:
+        if set(MigrationContext.configure(connection).get_current_heads()) == heads:
             return
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
