@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     server_host: str = "127.0.0.1"
     server_port: int = 8000
 
+    @classmethod
+    def for_home(cls, home: Path) -> Settings:
+        """Settings of a self-contained workspace: every location under `home`, whatever the environment says."""
+        return cls(home=home, database_url="", artifact_root="", mlflow_tracking_uri="", mlflow_artifact_root="")
+
     @model_validator(mode="after")
     def _fill_locations(self) -> Settings:
         home = self.home.expanduser().resolve()

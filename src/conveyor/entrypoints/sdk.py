@@ -78,12 +78,7 @@ class Workspace:
     """
 
     def __init__(self, home: str | Path | None = None) -> None:
-        if home is None:
-            settings = Settings()
-        else:
-            settings = Settings(
-                home=Path(home), database_url="", artifact_root="", mlflow_tracking_uri="", mlflow_artifact_root=""
-            )
+        settings = Settings() if home is None else Settings.for_home(Path(home))
         self.settings = settings
         self._services = build_services(settings)
 

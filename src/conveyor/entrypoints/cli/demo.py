@@ -39,8 +39,7 @@ def demo(
     if home.exists() and any(home.iterdir()):
         raise Conflict(f"{home} already holds files.", hint="Give an empty or new folder with --home.")
     home.mkdir(parents=True, exist_ok=True)
-    # Only the home is given: every location of the demo workspace derives from it.
-    settings = Settings(home=home, database_url="", artifact_root="", mlflow_tracking_uri="", mlflow_artifact_root="")
+    settings = Settings.for_home(home)
     services = build_services(settings)
     demo_service = services.demo
 
