@@ -37,7 +37,8 @@ class TrainingDisplay:
         self._by_time = max_trials is None
         self._total = float(max_trials) if max_trials else None
         self._task = self._progress.add_task("Preparing", total=self._total, detail="")
-        self._live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        # Transient: the command prints the final leaderboard itself once training is done.
+        self._live = Live(self._render(), console=console, refresh_per_second=4, transient=True)
 
     def _render(self) -> Group:
         ranked = sorted(

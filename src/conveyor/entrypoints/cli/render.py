@@ -100,9 +100,9 @@ def print_version(version: Any) -> None:
         if profile is None:
             return ""
         if profile.top_values:
-            return ", ".join(f"{t.value} ({t.count:,})" for t in profile.top_values[:3])
+            return ", ".join(f"{t.value} ({t.count:,})" for t in profile.top_values[:2])
         if profile.mean is not None:
-            return f"min {fmt(profile.min)}  max {fmt(profile.max)}  mean {fmt(profile.mean)}"
+            return f"{fmt(profile.min)} … {fmt(profile.max)}, mean {fmt(profile.mean, 3)}"
         if profile.min is not None:
             return f"{fmt(profile.min)} … {fmt(profile.max)}"
         return ""
