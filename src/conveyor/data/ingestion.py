@@ -46,14 +46,9 @@ class IngestResult:
     warnings: list[str]
 
 
-def ingest(source: str | Path, dest: Path) -> IngestResult:
-    """Read a CSV/TSV (optionally .gz/.zst compressed) or Parquet file via DuckDB; write it to `dest` as zstd Parquet.
-
-    `dest` appears only when everything succeeded; on any error nothing is left there and `UnreadableData`
-    names the problem (and the line, when there is one) with a hint to fix it.
-    """
+def ingest_source(found: Source, dest: Path) -> IngestResult:
+    """Like `ingest`, for a source already recognised (a SQL query, an Excel sheet with options, …)."""
     dest = Path(dest)
-    found = inspect_source(source)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with work_directory(dest.parent) as workdir, closing(connect(workdir / "spill")) as con:
         written = workdir / "table.parquet"
@@ -61,6 +56,15 @@ def ingest(source: str | Path, dest: Path) -> IngestResult:
         result = _describe(con, written, found, scan.warnings)
         os.replace(written, dest)
     return result
+
+
+def ingest(source: str | Path, dest: Path) -> IngestResult:
+    """Read a CSV/TSV (optionally .gz/.zst compressed) or Parquet file via DuckDB; write it to `dest` as zstd Parquet.
+
+    `dest` appears only when everything succeeded; on any error nothing is left there and `UnreadableData`
+    names the problem (and the line, when there is one) with a hint to fix it.
+    """
+    return ingest_source(inspect_source(source), dest)
 
 
 @contextmanager
@@ -88,6 +92,13 @@ def copy_to_parquet(
         f"{source.path.name} could not be read after {_MAX_READ_ATTEMPTS} attempts with refined settings.",
         hint="Export the table again as UTF-8 CSV with one type per column, or as Parquet.",
     )
+
+
+def describe_written(
+    con: duckdb.DuckDBPyConnection, parquet: Path, label: str, warnings: list[str] | None = None
+) -> IngestResult:
+    """Row count, content hash and semantic schema of a Parquet file the engine wrote (a recipe's or a query's)."""
+    return _describe(con, parquet, Source(Path(label), "parquet"), list(warnings or []))
 
 
 def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, warnings: list[str]) -> IngestResult:

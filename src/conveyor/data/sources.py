@@ -17,6 +17,8 @@ SAMPLE_BYTES = 1 << 20
 _PARQUET_MAGIC = b"PAR1"
 _COMPRESSION_MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
+_JSON_LINES_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 
 # Formats people often save under a table's name by mistake; naming them makes the error useful.
 _FOREIGN_MAGIC = {
@@ -55,6 +57,11 @@ class Source:
     format: str
     compression: str | None = None
     encoding: str | None = None
+    # Connector-specific settings, e.g. the URL and query of a SQL source.
+    options: tuple[tuple[str, str], ...] = ()
+
+    def option(self, key: str) -> str | None:
+        return dict(self.options).get(key)
 
 
 def inspect_source(source: str | Path) -> Source:
@@ -74,8 +81,13 @@ def inspect_source(source: str | Path) -> Source:
             f"{path.name} is named like a Parquet file but is not Parquet (it does not start with 'PAR1').",
             hint="Rename it to match its real format (e.g. .csv) or export it again as Parquet.",
         )
+    if magic.startswith(b"PK\x03\x04") and path.suffix.lower() in _EXCEL_SUFFIXES:
+        return Source(path, "excel")
     compression = next((name for prefix, name in _COMPRESSION_MAGIC.items() if magic.startswith(prefix)), None)
     head = read_head(path, compression)
+    inner_suffix = Path(path.stem).suffix.lower() if compression else path.suffix.lower()
+    if inner_suffix in _JSON_LINES_SUFFIXES or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return Source(path, "jsonl", compression)
     _refuse_foreign(path, head, compression)
     return Source(path, "csv", compression, _text_encoding(path, head))
 

@@ -54,8 +54,46 @@ class ColumnProfile(BaseModel):
     top_values: list[ValueCount] = Field(default_factory=list)
 
 
+class ValidationStatus(StrEnum):
+    """Where a version stands against its dataset's expectations."""
+
+    NOT_CHECKED = "not_checked"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class ExpectationResult(BaseModel):
+    """One expectation checked on one version: passed or not, what was observed, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    expectation: dict[str, Any]
+    passed: bool
+    observed: Any = None
+    message: str = ""
+
+
+class ValidationResult(BaseModel):
+    """The expectations of a dataset checked on one version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: ValidationStatus
+    results: list[ExpectationResult] = Field(default_factory=list)
+    checked_at: datetime
+    overridden: bool = False
+
+    @property
+    def failures(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.passed]
+
+
 class DatasetVersion(BaseModel):
-    """An immutable, complete version of a dataset, stored as Parquet in the artifact store."""
+    """An immutable, complete version of a dataset, stored as Parquet in the artifact store.
+
+    Lineage: `source` is the file or query it was read from (or `recipe:NAME` for a derived one); `parents`
+    are the exact versions (`NAME:V`) a recipe read, and `recipe` is the recipe's specification as it ran.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -69,6 +107,21 @@ class DatasetVersion(BaseModel):
     source: str
     created_at: datetime
     warnings: list[str] = Field(default_factory=list)
+    parents: list[str] = Field(default_factory=list)
+    recipe: dict[str, Any] | None = None
+    validation: ValidationResult | None = None
+
+    @property
+    def validation_status(self) -> ValidationStatus:
+        """`failed` when the dataset's expectations failed on this version."""
+        return ValidationStatus.NOT_CHECKED if self.validation is None else self.validation.status
+
+    @property
+    def usable(self) -> bool:
+        """Whether training and pipelines may use this version: not failed, or failed and overridden by a user."""
+        return (
+            self.validation is None or self.validation.status != ValidationStatus.FAILED or self.validation.overridden
+        )
 
     @property
     def ref(self) -> str:

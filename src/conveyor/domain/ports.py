@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from conveyor.domain.datasets import ColumnProfile, ColumnSchema, DatasetSummary, DatasetVersion
+from conveyor.domain.datasets import ColumnProfile, ColumnSchema, DatasetSummary, DatasetVersion, ValidationResult
 from conveyor.domain.models import LoadedModel, ModelRef, ModelVersionInfo
 from conveyor.domain.training import JobStatus, Task, TrainingJob, TrialResult
 
@@ -73,6 +73,49 @@ class MetadataStore(Protocol):
     ) -> TrainingJob: ...
 
     def jobs_for_version(self, dataset: str, version: int) -> list[TrainingJob]: ...
+
+    # Data management (issue 4): lineage, stored reports and validation, per-dataset settings, recipes.
+
+    def record_version(
+        self,
+        *,
+        dataset: str,
+        content_hash: str,
+        uri: str,
+        rows: int,
+        columns: list[ColumnSchema],
+        profile: list[ColumnProfile],
+        source: str,
+        warnings: list[str],
+        parents: list[str] | None = None,
+        recipe: dict[str, Any] | None = None,
+        validation: ValidationResult | None = None,
+        report: dict[str, Any] | None = None,
+    ) -> DatasetVersion:
+        """`add_version` with lineage (parent versions, recipe), a validation result and the profile report."""
+        ...
+
+    def set_validation(self, dataset: str, version: int, result: ValidationResult) -> DatasetVersion: ...
+
+    def get_report(self, dataset: str, version: int) -> dict[str, Any] | None:
+        """The stored profile report (JSON) of a version, or None for versions made before reports existed."""
+        ...
+
+    def set_report(self, dataset: str, version: int, report: dict[str, Any]) -> None: ...
+
+    def get_semantic_overrides(self, dataset: str) -> dict[str, str]: ...
+
+    def set_semantic_overrides(self, dataset: str, overrides: dict[str, str]) -> None: ...
+
+    def get_expectations(self, dataset: str) -> list[dict[str, Any]]: ...
+
+    def set_expectations(self, dataset: str, expectations: list[dict[str, Any]]) -> None: ...
+
+    def save_recipe(self, name: str, output: str, spec: dict[str, Any]) -> None: ...
+
+    def get_recipe(self, name: str) -> dict[str, Any]: ...
+
+    def list_recipes(self) -> list[dict[str, Any]]: ...
 
 
 class Tracker(Protocol):

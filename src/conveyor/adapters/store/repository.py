@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from conveyor.adapters.store.tables import DatasetRow, DatasetVersionRow, TrainingJobRow
-from conveyor.domain.datasets import ColumnProfile, ColumnSchema, DatasetSummary, DatasetVersion
+from conveyor.adapters.store.tables import (
+    DatasetRow,
+    DatasetSettingsRow,
+    DatasetVersionRow,
+    RecipeRow,
+    TrainingJobRow,
+)
+from conveyor.domain.datasets import (
+    ColumnProfile,
+    ColumnSchema,
+    DatasetSummary,
+    DatasetVersion,
+    ValidationResult,
+)
 from conveyor.domain.training import JobStatus, Task, TrainingJob, TrialResult
 from conveyor.errors import NotFound
 
@@ -32,6 +45,9 @@ def _version(row: DatasetVersionRow) -> DatasetVersion:
         source=row.source,
         created_at=_utc(row.created_at),
         warnings=list(row.warnings),
+        parents=list(row.parents or []),
+        recipe=row.recipe,
+        validation=ValidationResult.model_validate(row.validation) if row.validation else None,
     )
 
 
@@ -108,6 +124,33 @@ class SqlMetadataStore:
         source: str,
         warnings: list[str],
     ) -> DatasetVersion:
+        return self.record_version(
+            dataset=dataset,
+            content_hash=content_hash,
+            uri=uri,
+            rows=rows,
+            columns=columns,
+            profile=profile,
+            source=source,
+            warnings=warnings,
+        )
+
+    def record_version(
+        self,
+        *,
+        dataset: str,
+        content_hash: str,
+        uri: str,
+        rows: int,
+        columns: list[ColumnSchema],
+        profile: list[ColumnProfile],
+        source: str,
+        warnings: list[str],
+        parents: list[str] | None = None,
+        recipe: dict[str, Any] | None = None,
+        validation: ValidationResult | None = None,
+        report: dict[str, Any] | None = None,
+    ) -> DatasetVersion:
         now = datetime.now(UTC)
         with self._session() as session, session.begin():
             parent = session.scalars(select(DatasetRow).where(DatasetRow.name == dataset)).first()
@@ -129,6 +172,10 @@ class SqlMetadataStore:
                 source=source,
                 warnings=warnings,
                 created_at=now,
+                parents=parents or [],
+                recipe=recipe,
+                validation=validation.model_dump(mode="json") if validation else None,
+                report=report,
             )
             session.add(row)
             session.flush()
@@ -215,3 +262,73 @@ class SqlMetadataStore:
                 .order_by(TrainingJobRow.id)
             )
             return [_job(r) for r in rows]
+
+    def set_validation(self, dataset: str, version: int, result: ValidationResult) -> DatasetVersion:
+        with self._session() as session, session.begin():
+            row = self._version_row(session, dataset, version)
+            row.validation = result.model_dump(mode="json")
+            session.flush()
+            return _version(row)
+
+    def get_report(self, dataset: str, version: int) -> dict[str, Any] | None:
+        with self._session() as session:
+            return self._version_row(session, dataset, version).report
+
+    def set_report(self, dataset: str, version: int, report: dict[str, Any]) -> None:
+        with self._session() as session, session.begin():
+            self._version_row(session, dataset, version).report = report
+
+    def _settings(self, session: Session, dataset: str) -> DatasetSettingsRow:
+        row = session.scalars(select(DatasetSettingsRow).where(DatasetSettingsRow.dataset == dataset)).first()
+        if row is None:
+            row = DatasetSettingsRow(
+                dataset=dataset, semantic_overrides={}, expectations=[], updated_at=datetime.now(UTC)
+            )
+            session.add(row)
+        return row
+
+    def get_semantic_overrides(self, dataset: str) -> dict[str, str]:
+        with self._session() as session:
+            row = session.scalars(select(DatasetSettingsRow).where(DatasetSettingsRow.dataset == dataset)).first()
+            return dict(row.semantic_overrides) if row else {}
+
+    def set_semantic_overrides(self, dataset: str, overrides: dict[str, str]) -> None:
+        with self._session() as session, session.begin():
+            row = self._settings(session, dataset)
+            row.semantic_overrides = dict(overrides)
+            row.updated_at = datetime.now(UTC)
+
+    def get_expectations(self, dataset: str) -> list[dict[str, Any]]:
+        with self._session() as session:
+            row = session.scalars(select(DatasetSettingsRow).where(DatasetSettingsRow.dataset == dataset)).first()
+            return list(row.expectations) if row else []
+
+    def set_expectations(self, dataset: str, expectations: list[dict[str, Any]]) -> None:
+        with self._session() as session, session.begin():
+            row = self._settings(session, dataset)
+            row.expectations = list(expectations)
+            row.updated_at = datetime.now(UTC)
+
+    def save_recipe(self, name: str, output: str, spec: dict[str, Any]) -> None:
+        now = datetime.now(UTC)
+        with self._session() as session, session.begin():
+            row = session.scalars(select(RecipeRow).where(RecipeRow.name == name)).first()
+            if row is None:
+                session.add(RecipeRow(name=name, output=output, spec=spec, created_at=now, updated_at=now))
+            else:
+                row.output, row.spec, row.updated_at = output, spec, now
+
+    def get_recipe(self, name: str) -> dict[str, Any]:
+        with self._session() as session:
+            row = session.scalars(select(RecipeRow).where(RecipeRow.name == name)).first()
+            if row is None:
+                names = session.scalars(select(RecipeRow.name).order_by(RecipeRow.name)).all()
+                hint = (
+                    f"Known recipes: {', '.join(names)}." if names else "Create one with `conveyor recipes run FILE`."
+                )
+                raise NotFound(f"No recipe named {name!r}.", hint=hint)
+            return dict(row.spec)
+
+    def list_recipes(self) -> list[dict[str, Any]]:
+        with self._session() as session:
+            return [dict(r.spec) for r in session.scalars(select(RecipeRow).order_by(RecipeRow.name))]

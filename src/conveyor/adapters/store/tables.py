@@ -39,7 +39,35 @@ class DatasetVersionRow(Base):
     source: Mapped[str] = mapped_column(Text)
     warnings: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Added by migration 0002: lineage, validation result, and the full profile report (loaded on demand).
+    parents: Mapped[list[str] | None] = mapped_column(JSON)
+    recipe: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    validation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     dataset: Mapped[DatasetRow] = relationship(back_populates="versions")
+
+
+class DatasetSettingsRow(Base):
+    """What a user declared about a dataset, kept across its versions: semantic types and expectations."""
+
+    __tablename__ = "dataset_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(255), unique=True)
+    semantic_overrides: Mapped[dict[str, str]] = mapped_column(JSON)
+    expectations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecipeRow(Base):
+    __tablename__ = "recipes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    output: Mapped[str] = mapped_column(String(255))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class TrainingJobRow(Base):

@@ -9,6 +9,9 @@ CONNECTORS = Registry(
     {
         "csv": "conveyor.data.connectors.csv:CsvConnector",
         "parquet": "conveyor.data.connectors.parquet:ParquetConnector",
+        "jsonl": "conveyor.data.connectors.jsonl:JsonLinesConnector",
+        "excel": "conveyor.data.connectors.excel:ExcelConnector",
+        "sql": "conveyor.data.connectors.sql:SqlConnector",
     },
 )
 
