@@ -78,6 +78,10 @@ def run_automl(
     chosen_metric = resolve_metric(metric or default_metric(prepared.task), prepared.task)
     family_names = list(families) if families else list(DEFAULT_FAMILIES)
     chosen_families = [FAMILIES[name]() for name in family_names]
+    # families that cannot scale to this many rows sit out, unless nothing else was asked for
+    chosen_families = [
+        f for f in chosen_families if f.max_rows is None or len(prepared.y) <= f.max_rows
+    ] or chosen_families
 
     preprocessor = TabularPreprocessor(task=prepared.task.value, seed=seed).fit(prepared.features, prepared.y)
     warnings = prepared.warnings + [f"Dropped column {name!r}: {why}." for name, why in preprocessor.dropped_.items()]

@@ -7,14 +7,28 @@ from conveyor.registry import Registry
 FAMILIES = Registry(
     "model family",
     {
+        "catboost": "conveyor.automl.families.catboost:CatBoostFamily",
         "extra_trees": "conveyor.automl.families.extra_trees:ExtraTreesFamily",
+        "hist_gradient_boosting": "conveyor.automl.families.hist_gradient_boosting:HistGradientBoostingFamily",
+        "knn": "conveyor.automl.families.knn:KNeighborsFamily",
         "lightgbm": "conveyor.automl.families.lightgbm:LightGBMFamily",
         "linear": "conveyor.automl.families.linear:LinearFamily",
         "random_forest": "conveyor.automl.families.random_forest:RandomForestFamily",
+        "xgboost": "conveyor.automl.families.xgboost:XGBoostFamily",
     },
 )
 
-# the order in which families get their portfolio turns: strong and fast first
-DEFAULT_FAMILIES = ("lightgbm", "linear", "random_forest", "extra_trees")
+# the order in which families get their portfolio turns: strong and fast first, then the ones that add
+# diversity to the ensemble
+DEFAULT_FAMILIES = (
+    "lightgbm",
+    "catboost",
+    "xgboost",
+    "linear",
+    "extra_trees",
+    "random_forest",
+    "hist_gradient_boosting",
+    "knn",
+)
 
 __all__ = ["DEFAULT_FAMILIES", "FAMILIES"]

@@ -31,6 +31,8 @@ class ModelFamily:
     relative_cost: ClassVar[float] = 1.0
     # whether `fit` honours `stop_at` itself; the search stops other families between folds instead
     stops_on_time: ClassVar[bool] = False
+    # the most training rows the family is tried on (None: any number)
+    max_rows: ClassVar[int | None] = None
 
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         raise NotImplementedError

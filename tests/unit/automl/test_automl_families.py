@@ -1,0 +1,59 @@
+"""Every registered family fits and predicts on small real data, through the search, for each task."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conveyor.automl import FAMILIES, run_automl
+from conveyor.automl.families import DEFAULT_FAMILIES
+from conveyor.domain.training import Task
+
+NEW_FAMILIES = ["xgboost", "catboost", "hist_gradient_boosting", "knn"]
+
+
+def test_every_family_is_registered_and_in_the_default_order() -> None:
+    assert set(NEW_FAMILIES) <= set(FAMILIES.names())
+    assert set(DEFAULT_FAMILIES) >= set(NEW_FAMILIES)
+    for name in DEFAULT_FAMILIES:
+        family = FAMILIES[name]()
+        for task in Task:
+            portfolio = family.portfolio(task)
+            space = family.search_space(task)
+            assert portfolio, name
+            assert all(set(config) <= set(space) for config in portfolio), name
+
+
+@pytest.mark.parametrize("family", NEW_FAMILIES)
+def test_family_on_adult_strings_and_missing_values(family: str, adult: pd.DataFrame) -> None:
+    frame = adult.head(1500)
+    result = run_automl(frame, "income", max_trials=1, families=[family])
+    assert result.best.family == family
+    assert result.best.status == "ok"
+    assert result.best.cv_mean > 0.75
+    raw = frame.drop(columns=["income"]).tail(10).copy()
+    raw.iloc[0, raw.columns.get_loc("workclass")] = "Never-seen-before"
+    raw.iloc[1, raw.columns.get_loc("age")] = None
+    restored = pickle.loads(pickle.dumps(result.model))
+    predictions = restored.predict_frame(raw)
+    np.testing.assert_allclose(predictions[["<=50K", ">50K"]].sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("family", NEW_FAMILIES)
+def test_family_on_multiclass_and_regression(family: str, wine: pd.DataFrame, diabetes: pd.DataFrame) -> None:
+    multiclass = run_automl(wine, "target", max_trials=1, families=[family])
+    assert multiclass.task is Task.MULTICLASS
+    assert multiclass.best.status == "ok", multiclass.best.error
+    assert multiclass.best.cv_mean < 0.5  # log loss; a constant model scores about 1.09
+    regression = run_automl(diabetes, "target", max_trials=1, families=[family])
+    assert regression.best.status == "ok", regression.best.error
+    assert regression.best.cv_mean < 70  # rmse; the target's standard deviation is 77
+    predicted = regression.model.predict_frame(diabetes.drop(columns=["target"]).head(5))["prediction"]
+    assert predicted.notna().all()
+
+
+def test_knn_sits_out_on_many_rows() -> None:
+    assert FAMILIES["knn"]().max_rows is not None
