@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from conveyor.services.demo import DemoService
     from conveyor.services.models import ModelService
     from conveyor.services.prediction import PredictionService
+    from conveyor.services.recipes import RecipeService
     from conveyor.services.serving import ServingService
     from conveyor.services.training import TrainingService
 
@@ -56,6 +57,12 @@ class Services:
         from conveyor.services.datasets import DatasetService
 
         return DatasetService(self.store, self.artifacts)
+
+    @cached_property
+    def recipes(self) -> RecipeService:
+        from conveyor.services.recipes import RecipeService
+
+        return RecipeService(self.datasets, self.store, self.artifacts)
 
     @cached_property
     def models(self) -> ModelService:

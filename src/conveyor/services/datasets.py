@@ -1,18 +1,29 @@
-"""Dataset use cases: ingest a file as an immutable version, list, show, read."""
+"""Dataset use cases: ingest a file or a query as an immutable version, profile, validate, diff, export, read."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from conveyor.domain.datasets import DatasetRef, DatasetSummary, DatasetVersion
+from conveyor.domain.datasets import (
+    ColumnSchema,
+    DatasetRef,
+    DatasetSummary,
+    DatasetVersion,
+    SemanticType,
+    ValidationResult,
+)
 from conveyor.domain.ports import ArtifactStore, MetadataStore
 from conveyor.domain.progress import ProgressCallback, ProgressEvent, ignore_progress
+from conveyor.domain.training import TrainingJob
 from conveyor.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from conveyor.data import IngestResult
 
 
 @dataclass(frozen=True)
@@ -23,20 +34,56 @@ class IngestOutcome:
     created: bool
 
 
+class ProfileReport:
+    """The stored profile report of a version: JSON data, a self-contained HTML page, a notebook display."""
+
+    def __init__(self, ref: str, data: dict[str, Any]) -> None:
+        self.ref = ref
+        self.data = data
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w["message"] for w in self.data.get("warnings", [])]
+
+    def html(self) -> str:
+        """A complete HTML document with inline CSS and SVG (no script, no network)."""
+        from conveyor import data
+
+        return data.render_html(self.data, f"Profile of {self.ref}")
+
+    def _repr_html_(self) -> str:
+        from conveyor import data
+
+        return f"<div>{data.fragment(self.data, html.escape(f'Profile of {self.ref}'))}</div>"
+
+    def __repr__(self) -> str:
+        return f"<ProfileReport {self.ref}: {self.data['rows']:,} rows, {len(self.warnings)} warnings>"
+
+
 def dataset_name_for(path: Path) -> str:
     """A dataset name from a file name: `sales-2024.csv.gz` → `sales-2024`."""
     name = path.name
-    for suffix in (".gz", ".zst", ".csv", ".tsv", ".txt", ".parquet", ".pq"):
+    for suffix in (".gz", ".zst", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".xlsx"):
         name = name.removesuffix(suffix)
     return name or path.name
 
 
+def check_name(name: str) -> None:
+    if not name or name != name.strip() or any(c in name for c in ":@/\\"):
+        raise InvalidInput(
+            f"{name!r} is not a usable dataset name.",
+            hint="Use letters, digits, '-', '_' or '.', without ':', '@' or slashes.",
+        )
+
+
 class DatasetService:
-    """Ingests files into versions, and reads them back."""
+    """Ingests files into versions, profiles and validates them, and reads them back."""
 
     def __init__(self, store: MetadataStore, artifacts: ArtifactStore) -> None:
         self._store = store
         self._artifacts = artifacts
+
+    # --- ingest -------------------------------------------------------------------------------------------
 
     def add(self, source: str | Path, name: str, on_progress: ProgressCallback = ignore_progress) -> IngestOutcome:
         """Ingest `source` as a new version of `name` (or return the identical existing one)."""
@@ -47,32 +94,83 @@ class DatasetService:
             raise NotFound(f"File not found: {path}.", hint="Check the path, or give an absolute one.")
         if path.is_dir():
             raise InvalidInput(f"{path} is a directory, not a data file.", hint="Give a CSV or Parquet file.")
-        if not name or name != name.strip() or any(c in name for c in ":@/\\"):
-            raise InvalidInput(
-                f"{name!r} is not a usable dataset name.",
-                hint="Use letters, digits, '-', '_' or '.', without ':', '@' or slashes.",
-            )
+        check_name(name)
+        on_progress(ProgressEvent(stage="ingest", message=f"Reading {path.name}"))
+        return self.record(
+            name, lambda staged: data.ingest(path, staged), source=str(path.resolve()), on_progress=on_progress
+        )
+
+    def add_sql(
+        self,
+        url: str,
+        name: str,
+        *,
+        query: str | None = None,
+        table: str | None = None,
+        on_progress: ProgressCallback = ignore_progress,
+    ) -> IngestOutcome:
+        """Ingest the rows of `query` (or `table`) in the database at `url` (a SQLAlchemy-style URL)."""
+        from conveyor import data
+        from conveyor.data.connectors.sql import sql_source
+
+        check_name(name)
+        found = sql_source(url, query=query, table=table)
+        on_progress(ProgressEvent(stage="ingest", message=f"Querying {found.path.name}"))
+        return self.record(
+            name,
+            lambda staged: data.ingest_source(found, staged),
+            source=f"sql:{found.path.name}" + (f" {query}" if query else ""),
+            on_progress=on_progress,
+        )
+
+    def record(
+        self,
+        name: str,
+        write: Any,
+        *,
+        source: str,
+        parents: list[str] | None = None,
+        recipe: dict[str, Any] | None = None,
+        on_progress: ProgressCallback = ignore_progress,
+    ) -> IngestOutcome:
+        """Write a version with `write(staged_path) -> IngestResult`, then profile, validate and record it.
+
+        The Parquet file is moved into the store only when all of that succeeded, and removed again if the
+        metadata cannot be recorded: a failure leaves no version and no file.
+        """
+        from conveyor import data
+
         with self._artifacts.staging_dir() as staging:
-            on_progress(ProgressEvent(stage="ingest", message=f"Reading {path.name}"))
             staged = staging / "data.parquet"
-            result = data.ingest(path, staged)
+            result: IngestResult = write(staged)
             existing = self._store.find_version_by_hash(name, result.content_hash)
-            if existing is not None:
-                return IngestOutcome(existing, created=False)
+            if existing is not None and existing.parents == (parents or []):
+                return IngestOutcome(self._with_overrides(existing), created=False)
+            columns = self._apply_overrides(name, result.columns)
             on_progress(ProgressEvent(stage="profile", message=f"Profiling {result.rows:,} rows"))
-            profile = data.profile(staged, result.columns)
+            profile = data.profile(staged, columns)
+            report = data.analyze(staged, columns, profile)
+            expectations = self._store.get_expectations(name)
+            validation = None
+            if expectations:
+                on_progress(ProgressEvent(stage="validate", message=f"Checking {len(expectations)} expectations"))
+                validation = data.check(staged, expectations)
             digest = result.content_hash.partition(":")[2] or result.content_hash
             uri = self._artifacts.put(staged, f"datasets/{name}/{digest}.parquet")
         try:
-            version = self._store.add_version(
+            version = self._store.record_version(
                 dataset=name,
                 content_hash=result.content_hash,
                 uri=uri,
                 rows=result.rows,
-                columns=result.columns,
+                columns=columns,
                 profile=profile,
-                source=str(path.resolve()),
+                source=source,
                 warnings=result.warnings,
+                parents=parents,
+                recipe=recipe,
+                validation=validation,
+                report=report,
             )
         except BaseException:
             # The version was never recorded: take its file away too, so nothing is half-written.
@@ -80,15 +178,17 @@ class DatasetService:
             raise
         return IngestOutcome(version, created=True)
 
+    # --- reading ------------------------------------------------------------------------------------------
+
     def list(self) -> list[DatasetSummary]:
         return self._store.list_datasets()
 
     def versions(self, name: str) -> list[DatasetVersion]:
-        return self._store.list_versions(name)
+        return [self._with_overrides(v) for v in self._store.list_versions(name)]
 
     def get(self, ref: str | DatasetRef) -> DatasetVersion:
         parsed = DatasetRef.parse(ref) if isinstance(ref, str) else ref
-        return self._store.get_version(parsed.name, parsed.version)
+        return self._with_overrides(self._store.get_version(parsed.name, parsed.version))
 
     def frame(self, version: DatasetVersion, columns: list[str] | None = None) -> pd.DataFrame:
         """The version's rows as a pandas DataFrame."""
@@ -107,3 +207,146 @@ class DatasetService:
             if any(sep in data_spec for sep in ("/", "\\", ".csv", ".parquet")):
                 raise NotFound(f"File not found: {data_spec}.", hint="Check the path.") from None
             raise missing
+
+    def usable_version(self, ref: str | DatasetRef, *, allow_failed: bool = False) -> DatasetVersion:
+        """The version `ref` names, refused when it failed its expectations (unless `allow_failed` or overridden).
+
+        Training and pipelines call this instead of `get`, so a version flagged by validation is never used
+        silently.
+        """
+        version = self.get(ref)
+        if version.usable or allow_failed:
+            return version
+        failures = version.validation.failures if version.validation else []
+        listed = "; ".join(f.message for f in failures[:3])
+        raise InvalidInput(
+            f"Dataset {version.ref} failed validation ({len(failures)} expectation(s)): {listed}.",
+            hint=f"Fix the data and add a new version, or accept it with `conveyor datasets validate {version.ref} "
+            "--accept` (or pass allow_failed / --allow-invalid-data).",
+        )
+
+    def models_trained_on(self, ref: str | DatasetRef) -> list[TrainingJob]:
+        """The training jobs (and the model versions they registered) that read this exact version."""
+        version = self.get(ref)
+        return self._store.jobs_for_version(version.dataset, version.version)
+
+    # --- profile, diff, export ----------------------------------------------------------------------------
+
+    def profile_report(self, ref: str | DatasetRef, *, target: str | None = None) -> ProfileReport:
+        """The version's stored profile report; with `target`, recomputed with each column's association to it."""
+        from conveyor import data
+
+        version = self.get(ref)
+        if target is not None and target not in version.column_names():
+            raise InvalidInput(
+                f"Target {target!r} is not a column of {version.ref}.",
+                hint=f"Columns: {', '.join(version.column_names())}.",
+            )
+        stored = self._store.get_report(version.dataset, version.version)
+        if stored is not None and target is None:
+            return ProfileReport(version.ref, stored)
+        report = data.analyze(self._artifacts.local_path(version.uri), version.columns, version.profile, target=target)
+        if stored is None and target is None:
+            self._store.set_report(version.dataset, version.version, report)
+        return ProfileReport(version.ref, report)
+
+    def diff(self, old: str | DatasetRef, new: str | DatasetRef) -> dict[str, Any]:
+        """Schema changes, row-count change and per-column statistic shifts from `old` to `new`."""
+        from conveyor import data
+
+        return data.diff_versions(self.get(old), self.get(new))
+
+    def export(self, ref: str | DatasetRef, output: str | Path) -> Path:
+        """Write the version to `output` (.csv or .parquet), atomically."""
+        from conveyor import data
+
+        version = self.get(ref)
+        return data.export(self._artifacts.local_path(version.uri), Path(output).expanduser())
+
+    # --- schema overrides ---------------------------------------------------------------------------------
+
+    def set_semantic_types(self, name: str, changes: dict[str, str | None]) -> DatasetVersion:
+        """Override (or, with None, clear) the semantic type of columns; kept for every version of `name`."""
+        latest = self.get(name)
+        overrides = self._store.get_semantic_overrides(name)
+        choices = ", ".join(t.value for t in SemanticType)
+        for column, kind in changes.items():
+            if column not in latest.column_names():
+                raise InvalidInput(
+                    f"Column {column!r} is not in {latest.ref}.", hint=f"Columns: {', '.join(latest.column_names())}."
+                )
+            if kind is None:
+                overrides.pop(column, None)
+                continue
+            if kind not in {t.value for t in SemanticType}:
+                raise InvalidInput(f"{kind!r} is not a semantic type (for column {column!r}).", hint=f"Use {choices}.")
+            overrides[column] = kind
+        self._store.set_semantic_overrides(name, overrides)
+        return self.get(name)
+
+    def semantic_overrides(self, name: str) -> dict[str, str]:
+        self.get(name)
+        return self._store.get_semantic_overrides(name)
+
+    def _apply_overrides(self, name: str, columns: list[ColumnSchema]) -> list[ColumnSchema]:
+        overrides = self._store.get_semantic_overrides(name)
+        if not overrides:
+            return columns
+        return [
+            c.model_copy(update={"semantic_type": SemanticType(overrides[c.name])}) if c.name in overrides else c
+            for c in columns
+        ]
+
+    def _with_overrides(self, version: DatasetVersion) -> DatasetVersion:
+        columns = self._apply_overrides(version.dataset, version.columns)
+        return version if columns == version.columns else version.model_copy(update={"columns": columns})
+
+    # --- validation ---------------------------------------------------------------------------------------
+
+    def set_expectations(self, name: str, expectations: Any, origin: str = "expectations") -> list[dict[str, Any]]:
+        """Replace the expectations of `name` (parsed from YAML data) and check them on its newest version."""
+        from conveyor import data
+
+        self.get(name)
+        parsed = data.parse_expectations(expectations, origin)
+        self._store.set_expectations(name, parsed)
+        return parsed
+
+    def expectations(self, name: str) -> list[dict[str, Any]]:
+        self.get(name)
+        return self._store.get_expectations(name)
+
+    def suggest_expectations(self, ref: str | DatasetRef) -> list[dict[str, Any]]:
+        """Expectations the reference version meets, for the user to review and keep."""
+        from conveyor import data
+
+        version = self.get(ref)
+        return data.suggest(self._artifacts.local_path(version.uri), version.columns, version.profile)
+
+    def validate(self, ref: str | DatasetRef) -> DatasetVersion:
+        """Check the dataset's expectations on the version and store the result with it."""
+        from conveyor import data
+
+        version = self.get(ref)
+        expectations = self._store.get_expectations(version.dataset)
+        if not expectations:
+            raise InvalidInput(
+                f"Dataset {version.dataset!r} has no expectations.",
+                hint=f"Declare some: `conveyor datasets expect {version.dataset} --file expectations.yaml` "
+                "(or --suggest).",
+            )
+        result = data.check(self._artifacts.local_path(version.uri), expectations)
+        return self._with_overrides(self._store.set_validation(version.dataset, version.version, result))
+
+    def accept(self, ref: str | DatasetRef) -> DatasetVersion:
+        """Let training use a version that failed validation (recorded on the version)."""
+        version = self.get(ref)
+        if version.validation is None:
+            raise InvalidInput(f"{version.ref} has not been validated.", hint="Nothing to accept.")
+        accepted = ValidationResult(
+            status=version.validation.status,
+            results=version.validation.results,
+            checked_at=version.validation.checked_at,
+            overridden=True,
+        )
+        return self._with_overrides(self._store.set_validation(version.dataset, version.version, accepted))

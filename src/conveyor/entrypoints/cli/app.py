@@ -9,6 +9,7 @@ import typer
 
 from conveyor._version import __version__
 from conveyor.entrypoints.cli import datasets, demo, models, predict, serve, train
+from conveyor.entrypoints.cli import recipes as recipes_cli
 from conveyor.errors import ConveyorError
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
+app.add_typer(recipes_cli.app, name="recipes")
 app.command("train")(train.train)
 app.command("predict")(predict.predict)
 app.command("serve")(serve.serve)
