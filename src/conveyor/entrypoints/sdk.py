@@ -113,6 +113,37 @@ class Workspace:
         """A dataset version's rows."""
         return self._services.datasets.frame(self.dataset(ref))
 
+    def profile(self, ref: str, target: str | None = None) -> Any:
+        """The profile report of a dataset version; displays as HTML in a notebook (`.html()` for a file)."""
+        return self._services.datasets.profile_report(ref, target=target)
+
+    def diff_datasets(self, old: str, new: str) -> dict[str, Any]:
+        """Schema changes, row-count change and per-column statistic shifts between two versions."""
+        return self._services.datasets.diff(old, new)
+
+    def export_dataset(self, ref: str, output: str | Path) -> Path:
+        """Write a dataset version to a .csv or .parquet file."""
+        return self._services.datasets.export(ref, output)
+
+    def set_semantic_types(self, name: str, **types: str) -> Any:
+        """Override semantic types (`ws.set_semantic_types("sales", zip="categorical")`) for every version."""
+        return self._services.datasets.set_semantic_types(name, dict(types))
+
+    def expect(self, name: str, expectations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Declare the expectations every new version of `name` is checked against."""
+        return self._services.datasets.set_expectations(name, expectations)
+
+    def validate(self, ref: str) -> Any:
+        """Check a version against its dataset's expectations; returns the version with its result."""
+        return self._services.datasets.validate(ref)
+
+    def run_recipe(self, recipe: dict[str, Any] | str | Path) -> Any:
+        """Run a recipe (a mapping, or a YAML file) and return the version it produced."""
+        from conveyor.services.recipes import load_spec
+
+        spec = recipe if isinstance(recipe, dict) else load_spec(recipe)
+        return self._services.recipes.run(spec).version
+
     def train(
         self,
         data: str | Path,
