@@ -107,3 +107,213 @@ def test_a_failed_ingest_keeps_the_earlier_versions(cli, demo_csv, tmp_path):
     assert cli("datasets", "add", broken, "--name", "adult").exit_code == 1
     versions = json.loads(cli("datasets", "versions", "adult", "--json").stdout)
     assert [v["version"] for v in versions] == [1]
+
+
+def _adult_head(demo_csv, path, rows):
+    with gzip.open(demo_csv, "rt") as source, path.open("w") as target:
+        for number, line in enumerate(source):
+            if number > rows:
+                break
+            target.write(line)
+    return path
+
+
+def test_diff_shows_row_count_schema_and_statistic_shifts(cli, demo_csv, tmp_path):
+    cli("datasets", "add", demo_csv, "--name", "adult")
+    cli("datasets", "add", _adult_head(demo_csv, tmp_path / "head.csv", 500), "--name", "adult")
+    found = json.loads(cli("datasets", "diff", "adult:1", "adult:2", "--json").stdout)
+    assert found["rows"] == {"old": DEMO_ROWS, "new": 500, "change": 500 - DEMO_ROWS}
+    assert found["added_columns"] == [] and found["removed_columns"] == []
+    shifted = {s["column"]: s["changes"] for s in found["column_shifts"]}
+    assert "mean" in shifted["age"]
+    text = cli("datasets", "diff", "adult:1", "adult:2")
+    assert text.exit_code == 0 and "48,842 → 500" in text.stdout
+    bad = cli("datasets", "diff", "adult:1", "adult:7")
+    assert bad.exit_code == 1 and "has no version 7" in bad.stderr
+
+
+def test_export_round_trips_to_the_same_content(cli, demo_csv, tmp_path):
+    cli("datasets", "add", demo_csv, "--name", "adult")
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / f"adult.{suffix}"
+        assert cli("datasets", "export", "adult:1", "--output", out).exit_code == 0
+        again = cli("datasets", "add", out, "--name", "adult")
+        assert "Identical data is already adult:1" in again.stdout, again.output
+    wrong = cli("datasets", "export", "adult", "--output", tmp_path / "adult.xlsx")
+    assert wrong.exit_code == 1 and "unknown file type '.xlsx'" in wrong.stderr
+    assert not list(tmp_path.glob(".adult*"))
+
+
+def test_show_lists_the_models_trained_on_a_version(cli, demo_csv, home):
+    from datetime import UTC, datetime
+
+    from conveyor.adapters.store import SqlMetadataStore
+    from conveyor.adapters.store.database import create_database_engine
+    from conveyor.domain.training import JobStatus, Task
+
+    cli("datasets", "add", demo_csv, "--name", "adult")
+    store = SqlMetadataStore(create_database_engine(f"sqlite:///{home / 'conveyor.db'}"))
+    job = store.create_job(
+        dataset="adult", dataset_version=1, target="income", task=Task.BINARY, metric="roc_auc", model_name="adult"
+    )
+    store.finish_job(job.id, status=JobStatus.SUCCEEDED, finished_at=datetime.now(UTC), model_version=3, best_score=0.9)
+    shown = json.loads(cli("datasets", "show", "adult:1", "--json").stdout)
+    assert shown["models"][0] | {} == shown["models"][0]
+    assert (shown["models"][0]["model"], shown["models"][0]["model_version"]) == ("adult", 3)
+    assert shown["validation_status"] == "not_checked"
+    assert "Models trained on this version" in cli("datasets", "show", "adult:1").stdout
+
+
+def test_profile_is_stored_and_rendered_as_self_contained_html(cli, demo_csv, tmp_path):
+    cli("datasets", "add", demo_csv, "--name", "adult")
+    report = json.loads(cli("datasets", "profile", "adult", "--json").stdout)
+    age = report["column_details"]["age"]
+    assert age["quantiles"]["p50"] == pytest.approx(37, abs=1)
+    assert sum(age["histogram"]["counts"]) == DEMO_ROWS
+    assert report["duplicate_rows"] == 52
+    assert "relationship" in report["correlations"]["categorical"]["columns"]
+    kinds = {w["kind"] for w in report["warnings"]}
+    assert {"skewed", "duplicates"} <= kinds
+    page = tmp_path / "report.html"
+    result = cli("datasets", "profile", "adult:1", "--target", "income", "--html", page)
+    assert result.exit_code == 0, result.output
+    assert "association with income: relationship" in result.stdout
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "<svg" in text and "<style>" in text
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    bad = cli("datasets", "profile", "adult", "--target", "Income")
+    assert bad.exit_code == 1 and "Target 'Income' is not a column of adult:1" in bad.stderr
+
+
+def test_profile_warns_about_leakage_constant_and_missing(cli, tmp_path):
+    rows = ["id,churn,leak,constant,mostly_missing,x"]
+    rows += [
+        f"{i},{'yes' if i % 3 else 'no'},{'Y' if i % 3 else 'N'},1,{i if i % 4 == 0 else ''},{i % 7}"
+        for i in range(300)
+    ]
+    source = tmp_path / "churn.csv"
+    source.write_text("\n".join(rows) + "\n")
+    cli("datasets", "add", source, "--name", "churn")
+    report = json.loads(cli("datasets", "profile", "churn", "--target", "churn", "--json").stdout)
+    kinds = {(w["column"], w["kind"]) for w in report["warnings"]}
+    assert {("leak", "leakage"), ("constant", "constant"), ("mostly_missing", "mostly_missing")} <= kinds
+    assert report["target"]["association"]["leak"] == pytest.approx(1.0)
+
+
+def test_semantic_overrides_persist_across_versions(cli, demo_csv, tmp_path):
+    cli("datasets", "add", demo_csv, "--name", "adult")
+    result = cli("datasets", "schema", "adult", "--set", "education_num=categorical", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["overrides"] == {"education_num": "categorical"}
+    cli("datasets", "add", _adult_head(demo_csv, tmp_path / "head.csv", 300), "--name", "adult")
+    for ref in ("adult:1", "adult:2"):
+        shown = json.loads(cli("datasets", "show", ref, "--json").stdout)
+        assert {c["name"]: c["semantic_type"] for c in shown["columns"]}["education_num"] == "categorical"
+    second = json.loads(cli("datasets", "show", "adult:2", "--json").stdout)
+    # The profile of the new version treats it as a category: its top values are counted.
+    assert next(p for p in second["profile"] if p["name"] == "education_num")["top_values"]
+    bad_type = cli("datasets", "schema", "adult", "--set", "age=number")
+    assert bad_type.exit_code == 1 and "'number' is not a semantic type (for column 'age')" in bad_type.stderr
+    bad_column = cli("datasets", "schema", "adult", "--set", "agee=numeric")
+    assert bad_column.exit_code == 1 and "Column 'agee' is not in adult:2" in bad_column.stderr
+    cli("datasets", "schema", "adult", "--unset", "education_num")
+    assert json.loads(cli("datasets", "schema", "adult", "--json").stdout)["overrides"] == {}
+
+
+EXPECTATIONS = """\
+expectations:
+  - {type: not_null, column: age}
+  - {type: range, column: age, min: 17, max: 90}
+  - {type: allowed_values, column: sex, values: [Male, Female]}
+  - {type: regex, column: income, pattern: '[<>]=?50K'}
+  - {type: row_count, min: 100}
+  - {type: sql, query: "SELECT * FROM data WHERE hours_per_week > 99", description: at most 99 hours}
+"""
+
+
+def test_validation_flags_a_bad_version_and_training_data_refuses_it(cli, demo_csv, tmp_path, home):
+    cli("datasets", "add", demo_csv, "--name", "adult")
+    suite = tmp_path / "expect.yaml"
+    suite.write_text(EXPECTATIONS)
+    declared = cli("datasets", "expect", "adult", "--file", suite)
+    assert declared.exit_code == 0, declared.output
+    assert cli("datasets", "validate", "adult:1").exit_code == 0
+
+    bad = tmp_path / "adult_bad.csv"
+    lines = _adult_head(demo_csv, tmp_path / "head.csv", 200).read_text().splitlines()
+    lines[5] = "150" + lines[5][lines[5].index(",") :]
+    bad.write_text("\n".join(lines) + "\n")
+    added = cli("datasets", "add", bad, "--name", "adult")
+    assert added.exit_code == 0
+    assert "failed 1 of 6 expectations" in added.stderr and "fall outside [17, 90]" in added.stderr
+    shown = json.loads(cli("datasets", "show", "adult:2", "--json").stdout)
+    assert shown["validation_status"] == "failed"
+    refused = cli("datasets", "validate", "adult:2")
+    assert refused.exit_code == 1 and "adult:2 failed validation" in refused.stderr
+
+    from conveyor.bootstrap import build_services
+    from conveyor.errors import InvalidInput
+
+    datasets = build_services().datasets
+    with pytest.raises(InvalidInput, match="adult:2 failed validation"):
+        datasets.usable_version("adult:2")
+    assert datasets.usable_version("adult:2", allow_failed=True).version == 2
+    assert cli("datasets", "validate", "adult:2", "--accept").exit_code == 0
+    assert datasets.usable_version("adult:2").version == 2
+
+
+def test_expectations_are_suggested_and_bad_ones_refused(cli, demo_csv, tmp_path):
+    cli("datasets", "add", demo_csv, "--name", "adult")
+    out = tmp_path / "suggested.yaml"
+    result = cli("datasets", "expect", "adult", "--suggest", "--output", out, "--save")
+    assert result.exit_code == 0, result.output
+    import yaml
+
+    suggested = yaml.safe_load(out.read_text())["expectations"]
+    assert {"type": "range", "column": "age", "min": 17, "max": 90} in suggested
+    assert {"type": "allowed_values", "column": "sex", "values": ["Female", "Male"]} in suggested
+    assert json.loads(cli("datasets", "validate", "adult", "--json").stdout)["status"] == "passed"
+
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("expectations:\n  - {type: between, column: age}\n")
+    refused = cli("datasets", "expect", "adult", "--file", wrong)
+    assert refused.exit_code == 1
+    assert "Expectation 1 in wrong.yaml has unknown type 'between'" in refused.stderr
+    wrong.write_text("expectations:\n  - {type: range, column: age}\n")
+    assert "needs min, max or both" in cli("datasets", "expect", "adult", "--file", wrong).stderr
+
+
+def test_json_lines_and_sqlite_connectors(cli, tmp_path):
+    import sqlite3
+
+    lines = tmp_path / "events.jsonl"
+    lines.write_text("\n".join(json.dumps({"id": i, "kind": "ab"[i % 2], "value": i / 2}) for i in range(50)) + "\n")
+    added = json.loads(cli("datasets", "add", lines, "--json").stdout)
+    assert (added["dataset"], added["rows"]) == ("events", 50)
+    assert [c["name"] for c in added["columns"]] == ["id", "kind", "value"]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"a": 1}\n{"a": 2,,}\n')
+    failed = cli("datasets", "add", broken)
+    assert failed.exit_code == 1 and "is not valid JSON Lines" in failed.stderr
+
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE orders (id INTEGER, customer TEXT, amount REAL)")
+        con.executemany("INSERT INTO orders VALUES (?, ?, ?)", [(i, f"c{i % 5}", i * 1.5) for i in range(120)])
+    url = f"sqlite:///{db}"
+    table = json.loads(cli("datasets", "add", url, "--table", "orders", "--json").stdout)
+    assert (table["dataset"], table["rows"]) == ("orders", 120)
+    query = cli(
+        "datasets",
+        "add",
+        url,
+        "--query",
+        "SELECT customer, sum(amount) AS total FROM orders GROUP BY 1",
+        "--name",
+        "totals",
+        "--json",
+    )
+    assert json.loads(query.stdout)["rows"] == 5
+    bad = cli("datasets", "add", url, "--query", "SELECT * FROM nowhere", "--name", "x")
+    assert bad.exit_code == 1 and "no such table: nowhere" in bad.stderr
+    assert "x" not in [d["name"] for d in json.loads(cli("datasets", "list", "--json").stdout)]

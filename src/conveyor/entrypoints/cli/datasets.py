@@ -370,7 +370,7 @@ def validate(
     accept: bool = typer.Option(False, "--accept", help="Let training use this version even though it failed."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check a version against its dataset's expectations and store the result (exit 2 when it fails)."""
+    """Check a version against its dataset's expectations and store the result (exit status 1 when it fails)."""
     from conveyor.entrypoints.cli.context import services
     from conveyor.entrypoints.cli.render import console, print_json
 
@@ -383,4 +383,9 @@ def validate(
         if accept:
             console.print(f"{version.ref} accepted: training may use it.")
     if not version.usable:
-        raise typer.Exit(2)
+        from conveyor.errors import ConveyorError
+
+        raise ConveyorError(
+            f"{version.ref} failed validation.",
+            hint=f"Fix the data, or let training use it anyway: conveyor datasets validate {version.ref} --accept",
+        )
