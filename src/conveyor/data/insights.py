@@ -70,6 +70,14 @@ def analyze(
         if column.name in numeric:
             entry |= _numeric_shape(_numbers(frame[column.name]))
         detail[column.name] = entry
+    with np.errstate(all="ignore"):
+        correlations = {
+            "numeric": _numeric_correlations(frame, numeric[:MAX_NUMERIC_CORRELATION]),
+            "categorical": _categorical_associations(
+                frame, [n for n in categorical if detail[n]["distinct"] <= MAX_CATEGORIES][:MAX_CATEGORICAL_ASSOCIATION]
+            ),
+        }
+        association = target_association(frame, kinds, target) if target is not None else None
     report: dict[str, Any] = {
         "version": REPORT_VERSION,
         "rows": rows,
@@ -78,16 +86,9 @@ def analyze(
         "sampled": len(frame) < rows,
         "duplicate_rows": rows - distinct_rows,
         "column_details": detail,
-        "correlations": {
-            "numeric": _numeric_correlations(frame, numeric[:MAX_NUMERIC_CORRELATION]),
-            "categorical": _categorical_associations(
-                frame, [n for n in categorical if detail[n]["distinct"] <= MAX_CATEGORIES][:MAX_CATEGORICAL_ASSOCIATION]
-            ),
-        },
-        "target": None,
+        "correlations": correlations,
+        "target": association,
     }
-    if target is not None:
-        report["target"] = target_association(frame, kinds, target)
     report["warnings"] = _warnings(report, kinds)
     return _plain(report)
 
@@ -123,7 +124,12 @@ def _numbers(values: pd.Series) -> np.ndarray:
 
 
 def _numeric_shape(values: np.ndarray) -> dict[str, Any]:
-    finite = values[~np.isnan(values)]
+    # Extreme values (1e308) overflow squares and ranges; those statistics come out non-finite and are dropped.
+    with np.errstate(all="ignore"):
+        return _shape_of(values[~np.isnan(values)])
+
+
+def _shape_of(finite: np.ndarray) -> dict[str, Any]:
     if finite.size == 0:
         return {"quantiles": {}, "histogram": None, "outliers": 0, "outlier_pct": 0.0, "skew": None}
     q = np.quantile(finite, [0.05, 0.25, 0.5, 0.75, 0.95])
@@ -132,10 +138,13 @@ def _numeric_shape(values: np.ndarray) -> dict[str, Any]:
     outliers = int(((finite < low) | (finite > high)).sum()) if iqr > 0 else 0
     std = finite.std()
     skew = float(((finite - finite.mean()) ** 3).mean() / std**3) if std > 0 else 0.0
-    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS if finite.min() < finite.max() else 1)
+    histogram = None
+    if np.isfinite(finite.max() - finite.min()):
+        counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS if finite.min() < finite.max() else 1)
+        histogram = {"edges": edges.tolist(), "counts": counts.tolist()}
     return {
         "quantiles": dict(zip(("p05", "p25", "p50", "p75", "p95"), q.tolist(), strict=True)),
-        "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+        "histogram": histogram,
         "outliers": outliers,
         "outlier_pct": 100.0 * outliers / finite.size,
         "outlier_bounds": [float(low), float(high)],

@@ -10,10 +10,21 @@ def test_exported_members_are_sorted_and_public() -> None:
     assert set(conveyor.data.__all__) == {
         "FrameWriter",
         "IngestResult",
+        "analyze",
+        "check",
+        "diff_versions",
+        "export",
+        "fragment",
         "ingest",
+        "ingest_source",
         "iter_frames",
+        "parse_expectations",
         "profile",
         "read_frame",
+        "recipe_inputs",
+        "render_html",
+        "run_recipe",
+        "suggest",
     }
     for name in conveyor.data.__all__:
         assert getattr(conveyor.data, name).__module__.startswith("conveyor.data.")
