@@ -330,7 +330,7 @@ def _split(b: _Builder, args: Any) -> None:
     column, into = mapping.get("column"), mapping.get("into")
     separator = mapping.get("separator", mapping.get("sep", ","))
     if not isinstance(column, str) or not isinstance(into, list) or not into:
-        raise b.fail("expects column:, separator: and into: [names].", hint=None)
+        raise b.fail("expects `column:`, `separator:` and `into:` with the new column names.", hint=None)
     b.need(column)
     parts = ", ".join(
         f"nullif(split_part(CAST({ident(column)} AS VARCHAR), {literal(separator)}, {i}), '') AS {ident(name)}"
@@ -368,10 +368,11 @@ def _join(b: _Builder, args: Any) -> None:
     how = _JOIN_KINDS.get(str(mapping.get("how", "inner")).lower())
     if how is None:
         raise b.fail(f"unknown join kind {mapping.get('how')!r}.", hint=f"Use one of: {', '.join(_JOIN_KINDS)}.")
-    on = mapping.get("on")
+    # YAML 1.1 reads a bare `on:` key as the boolean true (stored as JSON, it becomes "true").
+    on = mapping.get("on", mapping.get(True, mapping.get("true")))
     keys = [on] if isinstance(on, str) else on
     if not isinstance(keys, list) or not keys:
-        raise b.fail("expects on: [key columns].", hint=None)
+        raise b.fail("expects `on:` with the key column(s).", hint=None)
     b.need(*keys)
     other_columns = [row[0] for row in b.con.execute(f"DESCRIBE SELECT * FROM {other}").fetchall()]
     missing = [k for k in keys if k not in other_columns]
@@ -411,7 +412,7 @@ def _aggregate(b: _Builder, args: Any) -> None:
     by = [by] if isinstance(by, str) else by
     aggregations = mapping.get("aggregations") or mapping.get("aggs")
     if not isinstance(aggregations, dict) or not aggregations:
-        raise b.fail("expects aggregations: {name: 'sum(column)'}.", hint=None)
+        raise b.fail("expects `aggregations:` mapping new column names to SQL aggregates.", hint=None)
     b.need(*by)
     keys = ", ".join(ident(k) for k in by)
     selected = ", ".join([*(ident(k) for k in by), *(f"{expr} AS {ident(n)}" for n, expr in aggregations.items())])

@@ -8,7 +8,7 @@ from typing import Any
 from conveyor.domain.datasets import DatasetRef
 from conveyor.domain.ports import ArtifactStore, MetadataStore
 from conveyor.domain.progress import ProgressCallback, ProgressEvent, ignore_progress
-from conveyor.errors import InvalidInput
+from conveyor.errors import InvalidInput, NotFound
 from conveyor.services.datasets import DatasetService, IngestOutcome, check_name
 
 
@@ -40,7 +40,14 @@ class RecipeService:
 
         references = data.recipe_inputs(spec)
         check_name(spec["output"])
-        inputs = {reference: self._datasets.usable_version(reference) for reference in references}
+        inputs = {}
+        for reference in references:
+            try:
+                inputs[reference] = self._datasets.usable_version(reference)
+            except (NotFound, InvalidInput) as error:
+                raise type(error)(
+                    f"Recipe {spec['name']!r} reads {reference!r}: {error.message}", hint=error.hint
+                ) from error
         if spec["output"] in {DatasetRef.parse(r).name for r in references}:
             raise InvalidInput(
                 f"Recipe {spec['name']!r} writes {spec['output']!r}, which it also reads.",
