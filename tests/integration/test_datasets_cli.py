@@ -123,13 +123,16 @@ def test_diff_shows_row_count_schema_and_statistic_shifts(cli, demo_csv, tmp_pat
     cli("datasets", "add", _adult_head(demo_csv, tmp_path / "head.csv", 500), "--name", "adult")
     found = json.loads(cli("datasets", "diff", "adult:1", "adult:2", "--json").stdout)
     assert found["rows"] == {"old": DEMO_ROWS, "new": 500, "change": 500 - DEMO_ROWS}
-    assert found["added_columns"] == [] and found["removed_columns"] == []
+    assert found["added_columns"] == []
+    assert found["removed_columns"] == []
     shifted = {s["column"]: s["changes"] for s in found["column_shifts"]}
     assert "mean" in shifted["age"]
     text = cli("datasets", "diff", "adult:1", "adult:2")
-    assert text.exit_code == 0 and "48,842 → 500" in text.stdout
+    assert text.exit_code == 0
+    assert "48,842 → 500" in text.stdout
     bad = cli("datasets", "diff", "adult:1", "adult:7")
-    assert bad.exit_code == 1 and "has no version 7" in bad.stderr
+    assert bad.exit_code == 1
+    assert "has no version 7" in bad.stderr
 
 
 def test_export_round_trips_to_the_same_content(cli, demo_csv, tmp_path):
@@ -140,7 +143,8 @@ def test_export_round_trips_to_the_same_content(cli, demo_csv, tmp_path):
         again = cli("datasets", "add", out, "--name", "adult")
         assert "Identical data is already adult:1" in again.stdout, again.output
     wrong = cli("datasets", "export", "adult", "--output", tmp_path / "adult.xlsx")
-    assert wrong.exit_code == 1 and "unknown file type '.xlsx'" in wrong.stderr
+    assert wrong.exit_code == 1
+    assert "unknown file type '.xlsx'" in wrong.stderr
     assert not list(tmp_path.glob(".adult*"))
 
 
@@ -179,10 +183,15 @@ def test_profile_is_stored_and_rendered_as_self_contained_html(cli, demo_csv, tm
     assert result.exit_code == 0, result.output
     assert "association with income: relationship" in result.stdout
     text = page.read_text()
-    assert text.startswith("<!DOCTYPE html>") and "<svg" in text and "<style>" in text
-    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<svg" in text
+    assert "<style>" in text
+    assert "http://" not in text
+    assert "https://" not in text
+    assert "<script" not in text
     bad = cli("datasets", "profile", "adult", "--target", "Income")
-    assert bad.exit_code == 1 and "Target 'Income' is not a column of adult:1" in bad.stderr
+    assert bad.exit_code == 1
+    assert "Target 'Income' is not a column of adult:1" in bad.stderr
 
 
 def test_profile_warns_about_leakage_constant_and_missing(cli, tmp_path):
@@ -213,9 +222,11 @@ def test_semantic_overrides_persist_across_versions(cli, demo_csv, tmp_path):
     # The profile of the new version treats it as a category: its top values are counted.
     assert next(p for p in second["profile"] if p["name"] == "education_num")["top_values"]
     bad_type = cli("datasets", "schema", "adult", "--set", "age=number")
-    assert bad_type.exit_code == 1 and "'number' is not a semantic type (for column 'age')" in bad_type.stderr
+    assert bad_type.exit_code == 1
+    assert "'number' is not a semantic type (for column 'age')" in bad_type.stderr
     bad_column = cli("datasets", "schema", "adult", "--set", "agee=numeric")
-    assert bad_column.exit_code == 1 and "Column 'agee' is not in adult:2" in bad_column.stderr
+    assert bad_column.exit_code == 1
+    assert "Column 'agee' is not in adult:2" in bad_column.stderr
     cli("datasets", "schema", "adult", "--unset", "education_num")
     assert json.loads(cli("datasets", "schema", "adult", "--json").stdout)["overrides"] == {}
 
@@ -245,11 +256,13 @@ def test_validation_flags_a_bad_version_and_training_data_refuses_it(cli, demo_c
     bad.write_text("\n".join(lines) + "\n")
     added = cli("datasets", "add", bad, "--name", "adult")
     assert added.exit_code == 0
-    assert "failed 1 of 6 expectations" in added.stderr and "fall outside [17, 90]" in added.stderr
+    assert "failed 1 of 6 expectations" in added.stderr
+    assert "fall outside [17, 90]" in added.stderr
     shown = json.loads(cli("datasets", "show", "adult:2", "--json").stdout)
     assert shown["validation_status"] == "failed"
     refused = cli("datasets", "validate", "adult:2")
-    assert refused.exit_code == 1 and "adult:2 failed validation" in refused.stderr
+    assert refused.exit_code == 1
+    assert "adult:2 failed validation" in refused.stderr
 
     from conveyor.bootstrap import build_services
     from conveyor.errors import InvalidInput
@@ -294,7 +307,8 @@ def test_json_lines_and_sqlite_connectors(cli, tmp_path):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"a": 1}\n{"a": 2,,}\n')
     failed = cli("datasets", "add", broken)
-    assert failed.exit_code == 1 and "is not valid JSON Lines" in failed.stderr
+    assert failed.exit_code == 1
+    assert "is not valid JSON Lines" in failed.stderr
 
     db = tmp_path / "shop.db"
     with sqlite3.connect(db) as con:
@@ -315,5 +329,6 @@ def test_json_lines_and_sqlite_connectors(cli, tmp_path):
     )
     assert json.loads(query.stdout)["rows"] == 5
     bad = cli("datasets", "add", url, "--query", "SELECT * FROM nowhere", "--name", "x")
-    assert bad.exit_code == 1 and "no such table: nowhere" in bad.stderr
+    assert bad.exit_code == 1
+    assert "no such table: nowhere" in bad.stderr
     assert "x" not in [d["name"] for d in json.loads(cli("datasets", "list", "--json").stdout)]
