@@ -100,10 +100,10 @@ def test_bad_input_corpus_through_datasets_add(cli, home, case):
     assert leftovers == []
 
 
-def test_a_failed_ingest_keeps_the_earlier_versions(cli, demo_csv, tmp_path):
+def test_a_failed_ingest_keeps_the_earlier_versions(cli, demo_csv, shared, tmp_path):
     cli("datasets", "add", demo_csv, "--name", "adult")
     broken = tmp_path / "adult.csv"
-    shutil.copy(BAD_MANIFEST.parent / "ragged_rows.csv", broken)
+    shutil.copy(shared("bad", "ragged_rows.csv"), broken)
     assert cli("datasets", "add", broken, "--name", "adult").exit_code == 1
     versions = json.loads(cli("datasets", "versions", "adult", "--json").stdout)
     assert [v["version"] for v in versions] == [1]
