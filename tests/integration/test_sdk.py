@@ -51,3 +51,16 @@ def test_sdk_errors_are_conveyor_errors(tmp_path):
         ws.dataset("missing")
     with pytest.raises(cv.InvalidInput):
         ws.dataset("bad:name:x")
+
+
+def test_the_users_own_mlflow_settings_are_left_alone(tmp_path, census, monkeypatch):
+    users_store = tmp_path / "users-mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{users_store}")
+    ws = cv.Workspace(home=tmp_path / "ws")
+    result = ws.train(census, target="income", max_trials=1)
+    assert result.model_ref == "census:1"
+    assert (tmp_path / "ws" / "mlflow.db").exists()
+    assert not users_store.exists()
+    import mlflow
+
+    assert mlflow.get_tracking_uri() == f"sqlite:///{users_store}"
