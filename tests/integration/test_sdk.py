@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 
+import mlflow
 import pandas as pd
 import pytest
 
@@ -61,6 +62,4 @@ def test_the_users_own_mlflow_settings_are_left_alone(tmp_path, census, monkeypa
     assert result.model_ref == "census:1"
     assert (tmp_path / "ws" / "mlflow.db").exists()
     assert not users_store.exists()
-    import mlflow
-
     assert mlflow.get_tracking_uri() == f"sqlite:///{users_store}"
