@@ -44,6 +44,10 @@ class IngestResult:
     columns: list[ColumnSchema]
     content_hash: str
     warnings: list[str]
+    # Per-column statistics of the one pass that typed the columns (with moments), for the profile to reuse,
+    # and the number of rows that repeat an earlier one; both computed while the data was being read anyway.
+    stats: list[dict[str, Any]] | None = None
+    duplicate_rows: int | None = None
 
 
 def ingest_source(found: Source, dest: Path) -> IngestResult:
@@ -104,47 +108,52 @@ def describe_written(
 def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, warnings: list[str]) -> IngestResult:
     table = f"read_parquet({literal(str(parquet))})"
     schema = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()]
-    rows, content_hash = _content_hash(con, parquet, schema)
+    rows, content_hash, duplicates = _content_hash(con, parquet, schema)
     if rows == 0:
         raise UnreadableData(
             f"{source.path.name} has a header but no data rows.", hint="Export the table again with its rows."
         )
-    columns = _semantic_schema(con, table, schema, source)
+    columns, stats = _semantic_schema(con, table, schema, source)
     empty = [name for name, column in columns.items() if column.non_missing == 0]
     warnings = [*warnings, *(f"Column {name!r} is empty in every row." for name in empty)]
     schema_with_types = [
         ColumnSchema(name=name, physical_type=column.physical_type, semantic_type=infer_semantic_type(column))
         for name, column in columns.items()
     ]
-    return IngestResult(rows, schema_with_types, content_hash, warnings)
+    return IngestResult(rows, schema_with_types, content_hash, warnings, stats, duplicates)
 
 
-def _content_hash(con: duckdb.DuckDBPyConnection, parquet: Path, schema: list[tuple[str, str]]) -> tuple[int, str]:
-    """The row count and the data's fingerprint (see the module docstring)."""
+def _content_hash(con: duckdb.DuckDBPyConnection, parquet: Path, schema: list[tuple[str, str]]) -> tuple[int, str, int]:
+    """The row count, the data's fingerprint (see the module docstring) and the number of duplicate rows."""
     values = ", ".join(ident(name) for name, _ in schema)
     # The row number is the Parquet file's own, so the hash sees row order but not how rows were split up.
     # A data column that already bears that name makes DuckDB refuse the option; a window gives the same number.
     if any(name.lower() == "file_row_number" for name, _ in schema):
         numbered = (
-            f"SELECT hash(row_number() OVER () - 1, {values}) AS row_hash FROM read_parquet({literal(str(parquet))})"
+            f"SELECT hash(row_number() OVER () - 1, {values}) AS row_hash, hash({values}) AS value_hash "
+            f"FROM read_parquet({literal(str(parquet))})"
         )
     else:
         numbered = (
-            f"SELECT hash(file_row_number, {values}) AS row_hash "
+            f"SELECT hash(file_row_number, {values}) AS row_hash, hash({values}) AS value_hash "
             f"FROM read_parquet({literal(str(parquet))}, file_row_number=true)"
         )
-    rows, hash_sum, hash_xor = con.execute(
-        f"SELECT count(*), sum(row_hash)::VARCHAR, bit_xor(row_hash)::VARCHAR FROM ({numbered})"
+    rows, hash_sum, hash_xor, distinct = con.execute(
+        "SELECT count(*), sum(row_hash)::VARCHAR, bit_xor(row_hash)::VARCHAR, count(DISTINCT value_hash) "
+        f"FROM ({numbered})"
     ).fetchall()[0]
     fingerprint = json.dumps([_HASH_VERSION, rows, hash_sum, hash_xor, schema], ensure_ascii=False)
-    return rows, "sha256:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    return rows, "sha256:" + hashlib.sha256(fingerprint.encode()).hexdigest(), rows - distinct
 
 
 def _semantic_schema(
     con: duckdb.DuckDBPyConnection, table: str, schema: list[tuple[str, str]], source: Source
-) -> dict[str, ColumnStats]:
-    """What semantic inference needs of every column, refusing NUL bytes that slipped past the sample check."""
-    found = column_stats(con, table, schema, exact_distinct=False)
+) -> tuple[dict[str, ColumnStats], list[dict[str, Any]]]:
+    """What semantic inference needs of every column (and the raw statistics), refusing NUL bytes.
+
+    The pass also takes each number's mean and spread, which cost little here and spare the profile a pass.
+    """
+    found = column_stats(con, table, schema, exact_distinct=False, moments=True)
     for (name, _), stats in zip(schema, found, strict=True):
         if stats.get("has_nul"):
             raise UnreadableData(
@@ -157,7 +166,10 @@ def _semantic_schema(
     shortlist = [(name, column.physical_type) for name, column in columns.items() if needs_closer_look(column)]
     closer = column_stats(con, table, shortlist, exact_distinct=True, shapes=True)
     columns.update({name: _column(name, kind, stats) for (name, kind), stats in zip(shortlist, closer, strict=True)})
-    return columns
+    raw = dict(zip((name for name, _ in schema), found, strict=True))
+    for (name, _), stats in zip(shortlist, closer, strict=True):
+        raw[name] = {**raw[name], **stats}
+    return columns, [raw[name] for name, _ in schema]
 
 
 def _column(name: str, kind: str, found: dict[str, Any]) -> ColumnStats:

@@ -2,9 +2,10 @@
 
 Exact figures (missing, distinct, min, max, mean, std, top values) come from `profiling.profile`, which reads
 every row. What needs the values side by side — quantiles, histograms, outliers, skew, correlations,
-association with a target — is computed on a seeded reservoir sample of at most `SAMPLE_ROWS` rows, one
-DuckDB pass; the report says when it is a sample. Duplicate rows are counted exactly, by one pass that
-counts distinct row hashes.
+association with a target — is computed with numpy on a systematic sample of about `SAMPLE_ROWS` rows (every
+k-th row: deterministic, and cheap for DuckDB), fetched with categories already turned into integer codes;
+the report says when it is a sample. Duplicate rows are counted exactly, from distinct row hashes (ingest
+counts them while hashing the content, so they usually arrive for free).
 
 Associations are on a 0..1 scale whatever the column kinds: |Pearson r| between numbers, Cramér's V between
 categories, and the correlation ratio η between a number and a category.
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from conveyor.data._duck import connect, ident, is_numeric, literal
 from conveyor.data.ingestion import work_directory
@@ -41,19 +41,23 @@ _CATEGORY_SEMANTICS = frozenset({SemanticType.CATEGORICAL, SemanticType.BOOLEAN}
 
 
 def analyze(
-    parquet: Path, columns: list[ColumnSchema], profiles: list[ColumnProfile], *, target: str | None = None
+    parquet: Path,
+    columns: list[ColumnSchema],
+    profiles: list[ColumnProfile],
+    *,
+    target: str | None = None,
+    duplicate_rows: int | None = None,
 ) -> dict[str, Any]:
     """The profile report of a stored table (JSON-ready: no NaN, no infinities)."""
     parquet = Path(parquet)
-    table = f"read_parquet({literal(str(parquet))})"
-    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
-        rows, distinct_rows = con.execute(
-            f"SELECT count(*), count(DISTINCT hash({', '.join(ident(c.name) for c in columns)})) FROM {table}"
-        ).fetchall()[0]
-        frame = con.execute(f"SELECT * FROM {table} USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (42)").df()
     kinds = {c.name: c for c in columns}
     numeric = [c.name for c in columns if c.semantic_type == SemanticType.NUMERIC and is_numeric(c.physical_type)]
-    categorical = [c.name for c in columns if c.semantic_type in _CATEGORY_SEMANTICS]
+    distinct = {p.name: p.distinct for p in profiles}
+    categorical = [
+        c.name for c in columns if c.semantic_type in _CATEGORY_SEMANTICS and distinct[c.name] <= MAX_CATEGORIES
+    ]
+    coded = [*categorical, *([target] if target is not None and target not in numeric else [])]
+    frame, rows, duplicates = _sample(parquet, columns, numeric, coded, duplicate_rows)
     detail: dict[str, dict[str, Any]] = {}
     for column, profile in zip(columns, profiles, strict=True):
         entry: dict[str, Any] = {
@@ -68,23 +72,21 @@ def analyze(
             "top_values": [v.model_dump() for v in profile.top_values],
         }
         if column.name in numeric:
-            entry |= _numeric_shape(_numbers(frame[column.name]))
+            entry |= _numeric_shape(frame[column.name])
         detail[column.name] = entry
     with np.errstate(all="ignore"):
         correlations = {
             "numeric": _numeric_correlations(frame, numeric[:MAX_NUMERIC_CORRELATION]),
-            "categorical": _categorical_associations(
-                frame, [n for n in categorical if detail[n]["distinct"] <= MAX_CATEGORIES][:MAX_CATEGORICAL_ASSOCIATION]
-            ),
+            "categorical": _categorical_associations(frame, categorical[:MAX_CATEGORICAL_ASSOCIATION]),
         }
         association = target_association(frame, kinds, target) if target is not None else None
     report: dict[str, Any] = {
         "version": REPORT_VERSION,
         "rows": rows,
         "columns": len(columns),
-        "sample_rows": len(frame),
-        "sampled": len(frame) < rows,
-        "duplicate_rows": rows - distinct_rows,
+        "sample_rows": frame.rows,
+        "sampled": frame.rows < rows,
+        "duplicate_rows": duplicates,
         "column_details": detail,
         "correlations": correlations,
         "target": association,
@@ -93,34 +95,87 @@ def analyze(
     return _plain(report)
 
 
-def target_association(frame: pd.DataFrame, kinds: dict[str, ColumnSchema], target: str) -> dict[str, Any]:
+class _Sample(dict[str, np.ndarray]):
+    """Sampled columns by name: numbers as float64 (NaN for missing or non-finite), categories as int codes."""
+
+    rows: int = 0
+
+
+def _sample(
+    parquet: Path,
+    columns: list[ColumnSchema],
+    numeric: list[str],
+    coded: list[str],
+    duplicate_rows: int | None,
+) -> tuple[_Sample, int, int]:
+    table = f"read_parquet({literal(str(parquet))}, file_row_number=true)"
+    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
+        if duplicate_rows is None:
+            values = ", ".join(ident(c.name) for c in columns)
+            rows, distinct = con.execute(
+                f"SELECT count(*), count(DISTINCT hash({values})) FROM read_parquet({literal(str(parquet))})"
+            ).fetchall()[0]
+            duplicate_rows = rows - distinct
+        else:
+            rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(parquet))})").fetchall()[0][0]
+        step = max(1, math.ceil(rows / SAMPLE_ROWS))
+        # Positional aliases keep odd column names (and one called file_row_number) out of the way.
+        wanted = [*dict.fromkeys([*numeric, *coded])]
+        selected = [
+            f"TRY_CAST({ident(name)} AS DOUBLE) AS c{i}"
+            if name in numeric
+            else f"CASE WHEN {ident(name)} IS NULL THEN -1 ELSE (hash({ident(name)}) >> 2)::BIGINT END AS c{i}"
+            for i, name in enumerate(wanted)
+        ]
+        found: dict[str, Any] = {}
+        if selected:
+            found = con.execute(
+                f"SELECT {', '.join(selected)} FROM {table} WHERE file_row_number % {step} = 0"
+            ).fetchnumpy()
+    sample = _Sample()
+    for i, name in enumerate(wanted):
+        values = np.asarray(found[f"c{i}"])
+        if name in numeric:
+            values = np.ma.filled(np.ma.asarray(found[f"c{i}"], dtype="float64"), np.nan)
+            sample[name] = np.where(np.isfinite(values), values, np.nan)
+        else:
+            sample[name] = _dense(np.ma.filled(np.ma.asarray(values), -1).astype("int64"))
+    sample.rows = len(next(iter(found.values()))) if found else min(rows, SAMPLE_ROWS)
+    return sample, rows, duplicate_rows
+
+
+def _dense(hashed: np.ndarray) -> np.ndarray:
+    """Hashes of values as dense codes 0..k-1, -1 kept for missing."""
+    codes = np.full(hashed.shape, -1, dtype="int64")
+    present = hashed != -1
+    codes[present] = np.unique(hashed[present], return_inverse=True)[1]
+    return codes
+
+
+def target_association(frame: _Sample, kinds: dict[str, ColumnSchema], target: str) -> dict[str, Any]:
     """Each column's association (0..1) with `target`, strongest first."""
     target_kind = kinds[target].semantic_type
-    target_is_number = target_kind == SemanticType.NUMERIC
-    y = frame[target] if target_is_number else _codes(frame[target])
+    target_is_number = target_kind == SemanticType.NUMERIC and is_numeric(kinds[target].physical_type)
+    y = frame[target]
     scores: dict[str, float] = {}
-    for name, column in kinds.items():
-        if name == target or column.semantic_type in {SemanticType.IDENTIFIER, SemanticType.TEXT}:
+    for name in frame:
+        if name == target:
             continue
         x = frame[name]
-        is_number = column.semantic_type == SemanticType.NUMERIC and is_numeric(column.physical_type)
-        if is_number and target_is_number:
-            value = abs(_pearson(_numbers(x), _numbers(y)))
-        elif is_number:
-            value = _correlation_ratio(y, _numbers(x))
+        x_is_number = x.dtype.kind == "f"
+        if x_is_number and target_is_number:
+            value = _pearson(x, y)
+            value = None if value is None else abs(value)
+        elif x_is_number:
+            value = _correlation_ratio(y, x)
         elif target_is_number:
-            value = _correlation_ratio(x, _numbers(y))
+            value = _correlation_ratio(x, y)
         else:
             value = _cramers_v(x, y)
         if value is not None and math.isfinite(value):
             scores[name] = round(float(value), 4)
     ranked = dict(sorted(scores.items(), key=lambda item: -item[1]))
     return {"column": target, "semantic_type": target_kind.value, "association": ranked}
-
-
-def _numbers(values: pd.Series) -> np.ndarray:
-    array = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    return np.where(np.isfinite(array), array, np.nan)
 
 
 def _numeric_shape(values: np.ndarray) -> dict[str, Any]:
@@ -162,24 +217,23 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def _numeric_correlations(frame: pd.DataFrame, names: list[str]) -> dict[str, Any]:
-    if len(names) < 2:
-        return {"method": "pearson", "columns": names, "matrix": [[1.0]] * len(names)}
-    data = np.column_stack([_numbers(frame[n]) for n in names])
-    matrix = pd.DataFrame(data, columns=names).corr(method="pearson", min_periods=3).to_numpy()
-    return {"method": "pearson", "columns": names, "matrix": np.round(matrix, 4).tolist()}
+def _numeric_correlations(frame: _Sample, names: list[str]) -> dict[str, Any]:
+    matrix: list[list[float | None]] = [[1.0 if i == j else None for j in range(len(names))] for i in range(len(names))]
+    data = np.column_stack([frame[n] for n in names]) if names else np.empty((0, 0))
+    complete = names and not np.isnan(data).any()
+    if complete and len(names) >= 2:
+        # No missing values: one matrix product instead of a loop over pairs.
+        with np.errstate(all="ignore"):
+            full = np.corrcoef(data, rowvar=False)
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            value = full[i, j] if complete else _pearson(data[:, i], data[:, j])
+            value = None if value is None or not math.isfinite(value) else round(float(value), 4)
+            matrix[i][j] = matrix[j][i] = value
+    return {"method": "pearson", "columns": names, "matrix": matrix}
 
 
-def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Dense integer codes of a column's values, -1 for missing."""
-    if isinstance(values, np.ndarray):
-        return values
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
-    return codes
-
-
-def _cramers_v(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> float | None:
-    a, b = _codes(x), _codes(y)
+def _cramers_v(a: np.ndarray, b: np.ndarray) -> float | None:
     keep = (a >= 0) & (b >= 0)
     a, b = a[keep], b[keep]
     if a.size < 3:
@@ -195,8 +249,7 @@ def _cramers_v(x: pd.Series | np.ndarray, y: pd.Series | np.ndarray) -> float | 
     return float(math.sqrt(chi2 / (a.size * (min(table.shape) - 1))))
 
 
-def _correlation_ratio(categories: pd.Series | np.ndarray, values: np.ndarray) -> float | None:
-    codes = _codes(categories)
+def _correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float | None:
     keep = (codes >= 0) & ~np.isnan(values)
     codes, values = codes[keep], values[keep]
     if values.size < 3 or values.std() == 0:
@@ -209,8 +262,8 @@ def _correlation_ratio(categories: pd.Series | np.ndarray, values: np.ndarray) -
     return float(math.sqrt(between / total))
 
 
-def _categorical_associations(frame: pd.DataFrame, names: list[str]) -> dict[str, Any]:
-    codes = {name: _codes(frame[name]) for name in names}
+def _categorical_associations(frame: _Sample, names: list[str]) -> dict[str, Any]:
+    codes = {name: frame[name] for name in names}
     matrix = [[1.0 if i == j else None for j in range(len(names))] for i in range(len(names))]
     for i, first in enumerate(names):
         for j in range(i + 1, len(names)):

@@ -1,8 +1,10 @@
 """Column profiles of a stored Parquet table: missing share, distinct count, numeric summary, top values.
 
 Two passes whatever the width: one for the statistics of every column (`conveyor.data.stats`), and one
-that unpivots the non-numeric columns into (column, value) pairs and keeps each column's five most
-frequent values.
+that counts the values of the non-numeric columns and keeps each column's five most frequent: DuckDB's
+`histogram` aggregate for columns with few distinct values (one hash map per column, all in one parallel
+pass), an unpivot into (column, value) pairs grouped by both for the others. Above a million rows the
+statistics ingest already took (approximate distinct counts, moments) are reused instead of a second pass.
 Distinct counts are exact up to a million rows and HyperLogLog estimates above. For float columns the
 summary (min, max, mean, std) leaves out inf and NaN, which would otherwise swallow it.
 """
@@ -17,11 +19,13 @@ import duckdb
 
 from conveyor.data._duck import connect, ident, is_numeric, is_temporal, literal
 from conveyor.data.ingestion import work_directory
-from conveyor.data.stats import column_stats
+from conveyor.data.stats import WIDE_COLUMNS, column_stats
 from conveyor.domain.datasets import ColumnProfile, ColumnSchema, SemanticType, ValueCount
 
 EXACT_DISTINCT_MAX_ROWS = 1_000_000
 TOP_VALUES = 5
+# Up to this many distinct values a column's counts fit one small hash map: the `histogram` aggregate.
+HISTOGRAM_MAX_DISTINCT = 10_000
 # Long free-text values are cut in the profile; it is a summary, not a copy.
 _MAX_VALUE_CHARS = 200
 _VALUE_SEMANTICS = frozenset(
@@ -29,14 +33,31 @@ _VALUE_SEMANTICS = frozenset(
 )
 
 
-def profile(parquet: Path, columns: list[ColumnSchema]) -> list[ColumnProfile]:
-    """Profile each of `columns` in the Parquet file, in the order given."""
+def profile(
+    parquet: Path, columns: list[ColumnSchema], stats: list[dict[str, Any]] | None = None
+) -> list[ColumnProfile]:
+    """Profile each of `columns` in the Parquet file, in the order given.
+
+    `stats` are the statistics ingest computed for the same columns (`IngestResult.stats`), reused on tables
+    too big for exact distinct counts.
+    """
     parquet = Path(parquet)
     table = f"read_parquet({literal(str(parquet))})"
     with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        summaries = _summaries(con, table, columns, exact=rows <= EXACT_DISTINCT_MAX_ROWS)
-        top = _top_values(con, table, {i: c for i, c in enumerate(columns) if c.semantic_type in _VALUE_SEMANTICS})
+        exact = rows <= EXACT_DISTINCT_MAX_ROWS
+        if stats is not None and not exact and len(stats) == len(columns):
+            summaries = _trimmed(columns, [dict(s) for s in stats])
+        else:
+            summaries = _summaries(con, table, columns, exact=exact)
+        wanted = {i: c for i, c in enumerate(columns) if c.semantic_type in _VALUE_SEMANTICS}
+        # Thousands of aggregates in one query plan slowly (see `stats`); wide tables keep the unpivot.
+        few = {
+            i: c
+            for i, c in wanted.items()
+            if summaries[i]["distinct"] <= HISTOGRAM_MAX_DISTINCT and len(columns) <= WIDE_COLUMNS
+        }
+        top = _top_values(con, table, {i: c for i, c in wanted.items() if i not in few}) | _histograms(con, table, few)
     return [
         ColumnProfile(
             name=column.name,
@@ -56,7 +77,10 @@ def _summaries(
     con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnSchema], *, exact: bool
 ) -> list[dict[str, Any]]:
     schema = [(c.name, c.physical_type) for c in columns]
-    summaries = column_stats(con, table, schema, exact_distinct=exact, moments=True)
+    return _trimmed(columns, column_stats(con, table, schema, exact_distinct=exact, moments=True))
+
+
+def _trimmed(columns: list[ColumnSchema], summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # Only numbers have a mean and spread; a string's min and max say little beyond its top values.
     for column, summary in zip(columns, summaries, strict=True):
         if not is_numeric(column.physical_type) and not is_temporal(column.physical_type):
@@ -87,4 +111,20 @@ def _top_values(
     top: dict[int, list[ValueCount]] = {}
     for alias, value, hits in found:
         top.setdefault(int(alias[1:]), []).append(ValueCount(value=value, count=hits))
+    return top
+
+
+def _histograms(
+    con: duckdb.DuckDBPyConnection, table: str, columns: dict[int, ColumnSchema]
+) -> dict[int, list[ValueCount]]:
+    """The most frequent values of few-valued columns, from one `histogram` aggregate per column."""
+    if not columns:
+        return {}
+    maps = ", ".join(f"histogram(CAST({ident(c.name)} AS VARCHAR))" for c in columns.values())
+    found = con.execute(f"SELECT {maps} FROM {table}").fetchall()[0]
+    top: dict[int, list[ValueCount]] = {}
+    for position, counts in zip(columns, found, strict=True):
+        ranked = sorted((counts or {}).items(), key=lambda item: (-item[1], item[0]))[:TOP_VALUES]
+        if ranked:
+            top[position] = [ValueCount(value=value[:_MAX_VALUE_CHARS], count=hits) for value, hits in ranked]
     return top

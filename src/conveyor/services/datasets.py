@@ -148,8 +148,8 @@ class DatasetService:
                 return IngestOutcome(self._with_overrides(existing), created=False)
             columns = self._apply_overrides(name, result.columns)
             on_progress(ProgressEvent(stage="profile", message=f"Profiling {result.rows:,} rows"))
-            profile = data.profile(staged, columns)
-            report = data.analyze(staged, columns, profile)
+            profile = data.profile(staged, columns, result.stats)
+            report = data.analyze(staged, columns, profile, duplicate_rows=result.duplicate_rows)
             expectations = self._store.get_expectations(name)
             validation = None
             if expectations:
