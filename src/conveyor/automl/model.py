@@ -45,6 +45,30 @@ class FoldEnsemble:
         return np.mean([e.predict(X) for e in self.estimators], axis=0)
 
 
+class WeightedEnsemble:
+    """A weighted average of fitted models' predictions (probabilities for classification)."""
+
+    def __init__(self, members: list[Any], weights: list[float], n_classes: int | None) -> None:
+        self.members = members
+        self.weights = weights
+        self.n_classes = n_classes
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.arange(self.n_classes or 0)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        assert self.n_classes is not None, "predict_proba needs a classification ensemble"
+        return sum(
+            w * class_probabilities(m, X, self.n_classes) for m, w in zip(self.members, self.weights, strict=True)
+        )
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        if self.n_classes is not None:
+            return self.predict_proba(X).argmax(axis=1)
+        return sum(w * np.asarray(m.predict(X), dtype=float) for m, w in zip(self.members, self.weights, strict=True))
+
+
 class TabularModel:
     """A trained model: raw frame in, predictions out, picklable with nothing but scikit-learn-style objects.
 

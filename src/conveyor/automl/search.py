@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from conveyor.automl.families import DEFAULT_FAMILIES, FAMILIES
 from conveyor.automl.families.base import ModelFamily
 from conveyor.automl.metrics import Metric, resolve_metric
-from conveyor.automl.model import FoldEnsemble, TabularModel, class_probabilities
+from conveyor.automl.model import FoldEnsemble, TabularModel, WeightedEnsemble, class_probabilities
 from conveyor.automl.preprocessing import TabularPreprocessor
 from conveyor.automl.splits import make_splits
 from conveyor.automl.target import prepare_target
@@ -37,6 +37,12 @@ COST_SAFETY_FACTOR = 1.25
 REFIT_SAFETY_FACTOR = 1.3
 # Optuna proposals in a row that may be skipped as too dear for the time left before the search ends.
 MAX_SKIPPED_PROPOSALS = 20
+# A refit dearer than this share of the budget is not planned for: the fold models become the final model.
+MAX_REFIT_SHARE = 0.2
+# Trials whose fold models are kept as ensemble candidates (the best ones; the others' models are dropped).
+ENSEMBLE_CANDIDATES = 8
+# Greedy selection steps (members drawn with replacement, so weights are multiples of 1/ENSEMBLE_ROUNDS).
+ENSEMBLE_ROUNDS = 25
 
 
 @dataclass
@@ -105,7 +111,15 @@ def run_automl(
         on_event=on_event,
     )
     search.run()
-    best, estimator, params = search.final_fit()
+    ensemble = search.build_ensemble()
+    if (
+        ensemble is not None
+        and search.incumbent is not None
+        and chosen_metric.is_better(ensemble[0].cv_mean, search.incumbent.result.cv_mean)
+    ):
+        best, estimator, params = ensemble
+    else:
+        best, estimator, params = search.final_fit()
     model = TabularModel(
         task=prepared.task,
         target=target,
@@ -140,6 +154,17 @@ class _Incumbent:
     fold_estimators: list[Any]
     fit_facts: list[dict[str, Any]]
     refit_seconds: float
+    # False when a refit on all rows would cost too much of the budget: the fold models are the final model
+    refit: bool = True
+
+
+@dataclass
+class _Candidate:
+    """A finished trial as an ensemble member: its out-of-fold predictions and its fold models."""
+
+    result: TrialResult
+    oof: np.ndarray
+    estimators: list[Any]
 
 
 class _Search:
@@ -166,6 +191,9 @@ class _Search:
         self.seed, self.n_jobs = seed, n_jobs
         self.started, self.deadline, self.max_trials, self.on_event = started, deadline, max_trials, on_event
         self.splits = make_splits(y, task, seed)
+        # the rows some fold validates, in order: where out-of-fold predictions exist
+        self.oof_rows = np.sort(np.concatenate([valid for _, valid in self.splits]))
+        self.candidates: list[_Candidate] = []
         self.trials: list[TrialResult] = []
         self.incumbent: _Incumbent | None = None
         self.trial_seconds: dict[str, list[float]] = {}
@@ -250,7 +278,7 @@ class _Search:
 
     def _refit_reserve(self) -> float:
         if self.incumbent is not None:
-            return self.incumbent.refit_seconds
+            return self.incumbent.refit_seconds if self.incumbent.refit else 0.0
         # before any trial: keep room for a refit worth about one and a half folds
         folds = len(self.splits)
         return (self.finish_by - time.monotonic()) * 1.5 / (folds + 1.5)
@@ -275,7 +303,7 @@ class _Search:
         trial_started = time.monotonic()
         stop_at = None if self.finish_by is None else trial_started + self._time_left()
         try:
-            scores, fit_seconds, predict_seconds, estimators, facts = self._cross_validate(family, params, stop_at)
+            scores, fit_seconds, predict_seconds, estimators, facts, oof = self._cross_validate(family, params, stop_at)
         except _OutOfTime as stopped:
             result = self._failed(number, family, params, str(stopped))
         except Exception as error:  # a failing configuration must not end the search
@@ -297,7 +325,9 @@ class _Search:
             if self.incumbent is None or self.metric.is_better(result.cv_mean, self.incumbent.result.cv_mean):
                 train_rows = np.mean([len(train) for train, _ in self.splits])
                 refit_seconds = fit_seconds / len(self.splits) * len(self.y) / train_rows * REFIT_SAFETY_FACTOR
-                self.incumbent = _Incumbent(result, family, params, estimators, facts, refit_seconds)
+                refit = self.budget is None or refit_seconds <= MAX_REFIT_SHARE * self.budget
+                self.incumbent = _Incumbent(result, family, params, estimators, facts, refit_seconds, refit)
+            self._keep_candidate(_Candidate(result, oof, estimators))
         self.trial_seconds.setdefault(family.name, []).append(time.monotonic() - trial_started)
         self.trials.append(result)
         self._report(result)
@@ -305,8 +335,9 @@ class _Search:
 
     def _cross_validate(
         self, family: ModelFamily, params: dict[str, Any], stop_at: float | None
-    ) -> tuple[list[float], float, float, list[Any], list[dict[str, Any]]]:
+    ) -> tuple[list[float], float, float, list[Any], list[dict[str, Any]], np.ndarray]:
         scores: list[float] = []
+        oof = np.zeros((len(self.y), self.n_classes) if self.n_classes else len(self.y), dtype=np.float32)
         estimators: list[Any] = []
         facts: list[dict[str, Any]] = []
         fold_seconds: list[float] = []
@@ -338,8 +369,9 @@ class _Search:
             predict_seconds += finished - predicted
             fold_seconds.append(finished - fold_started)
             scores.append(self.metric.score(valid_y, prediction))
+            oof[valid] = prediction
             estimators.append(estimator)
-        return scores, fit_seconds, predict_seconds, estimators, facts
+        return scores, fit_seconds, predict_seconds, estimators, facts, oof
 
     def _predict(self, estimator: Any, features: pd.DataFrame) -> np.ndarray:
         if self.n_classes is None:
@@ -388,7 +420,8 @@ class _Search:
             errors = "; ".join(sorted({t.error or "" for t in self.trials})) or "no trial could be run in time"
             raise InvalidTrainingData(f"No model could be trained: {errors}", hint="Give the search more time.")
         params = incumbent.family.refit_params(incumbent.params, incumbent.fit_facts)
-        if self.finish_by is not None and time.monotonic() + incumbent.refit_seconds > self.finish_by:
+        out_of_time = self.finish_by is not None and time.monotonic() + incumbent.refit_seconds > self.finish_by
+        if not incumbent.refit or out_of_time:
             return incumbent.result, FoldEnsemble(incumbent.fold_estimators, self.n_classes), params
         self.on_event(
             ProgressEvent(
@@ -402,6 +435,65 @@ class _Search:
         estimator = incumbent.family.make_estimator(params, task=self.task, seed=self.seed, n_jobs=self.n_jobs)
         incumbent.family.fit(estimator, self.features, self.y, stop_at=self.finish_by)
         return incumbent.result, estimator, params
+
+    # -- ensembling ---------------------------------------------------------------------------------------
+
+    def _keep_candidate(self, candidate: _Candidate) -> None:
+        """Keep the best ENSEMBLE_CANDIDATES trials' predictions and models; drop the rest to bound memory."""
+        sign = -1.0 if self.metric.higher_is_better else 1.0
+        self.candidates.append(candidate)
+        self.candidates.sort(key=lambda c: (sign * c.result.cv_mean, c.result.number))
+        del self.candidates[ENSEMBLE_CANDIDATES:]
+
+    def build_ensemble(self) -> tuple[TrialResult, Any, dict[str, Any]] | None:
+        """Greedy ensemble selection with replacement over the candidates' out-of-fold predictions.
+
+        Caruana et al. (2004): start from the best model, then repeatedly add (again, possibly) the
+        member that most improves the metric of the averaged predictions. Scored per fold like a trial,
+        so its row compares with theirs; `None` when there is nothing to ensemble.
+        """
+        if len(self.candidates) < 2:
+            return None
+        rows = self.oof_rows
+        y = self.y[rows]
+        predictions = [c.oof[rows].astype(float) for c in self.candidates]
+        sign = 1.0 if self.metric.higher_is_better else -1.0
+        total = np.zeros_like(predictions[0])
+        counts = [0] * len(predictions)
+        best_score, best_counts = -math.inf, counts
+        for size in range(1, ENSEMBLE_ROUNDS + 1):
+            scores = [sign * self.metric.score(y, (total + p) / size) for p in predictions]
+            pick = int(np.argmax(scores))  # ties go to the better-ranked candidate
+            total += predictions[pick]
+            counts = [*counts[:pick], counts[pick] + 1, *counts[pick + 1 :]]
+            if scores[pick] > best_score:
+                best_score, best_counts = scores[pick], counts
+        counts = best_counts
+        used = [i for i, count in enumerate(counts) if count]
+        if len(used) < 2:
+            return None
+        weights = [counts[i] / sum(counts) for i in used]
+        blended = sum(w * self.candidates[i].oof.astype(float) for w, i in zip(weights, used, strict=True))
+        fold_scores = [self.metric.score(self.y[valid], blended[valid]) for _, valid in self.splits]
+        members = [self.candidates[i].result for i in used]
+        result = TrialResult(
+            number=len(self.trials),
+            family="ensemble",
+            params={f"trial-{m.number:03d}-{m.family}": round(w, 4) for m, w in zip(members, weights, strict=True)},
+            metric=self.metric.name,
+            cv_mean=float(np.mean(fold_scores)),
+            cv_std=float(np.std(fold_scores)),
+            fit_seconds=round(sum(m.fit_seconds for m in members), 4),
+            predict_seconds_per_1k=round(sum(m.predict_seconds_per_1k or 0.0 for m in members), 6),
+            folds=len(self.splits),
+            higher_is_better=self.metric.higher_is_better,
+        )
+        self.trials.append(result)
+        self._report(result)
+        estimator = WeightedEnsemble(
+            [FoldEnsemble(self.candidates[i].estimators, self.n_classes) for i in used], weights, self.n_classes
+        )
+        return result, estimator, dict(result.params)
 
 
 def _suggest(trial: optuna.Trial, name: str, distribution: BaseDistribution) -> Any:

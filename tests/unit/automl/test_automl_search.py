@@ -22,12 +22,15 @@ def test_adult_binary_with_strings_and_labels(adult: pd.DataFrame) -> None:
     result = run_automl(adult, "income", max_trials=3, families=["lightgbm", "linear"], on_event=events.append)
     assert result.task is Task.BINARY
     assert result.metric == "roc_auc"
-    assert len(result.leaderboard) == 3
+    assert len(result.leaderboard) == 4
+    assert [t.family for t in result.leaderboard].count("ensemble") == 1
     assert result.best == result.leaderboard[0]
     assert result.best.cv_mean > 0.85
     scores = [trial.cv_mean for trial in result.leaderboard]
     assert scores == sorted(scores, reverse=True)
-    assert [e.stage for e in events] == ["trial", "trial", "trial", "refit"]
+    # three trials, the ensemble's row, and a refit unless the ensemble of fold models won
+    expected = ["trial"] * 4 + ([] if result.best.family == "ensemble" else ["refit"])
+    assert [e.stage for e in events] == expected
     assert events[0].data["trial"]["family"] == "lightgbm"
 
     model = result.model
