@@ -73,3 +73,7 @@ class LoadedModel(BaseModel):
     predictor: Any
     inputs: list[InputColumn] | None
     metadata: dict[str, Any]
+    # The MLflow flavour the model was saved with (e.g. "lightgbm") and that flavour's native model
+    # object, when the loader has one: serving may take a faster path through it than through pyfunc.
+    flavor: str | None = None
+    native: Any = None

@@ -1,5 +1,5 @@
 """The serving engine: validate requests against a model's signature, predict, encode (V2 and MLflow scoring)."""
 
-from conveyor.serving.runtime import ModelRuntime
+from conveyor.serving.runtime import Limits, ModelRuntime, RequestTooLarge, Scored
 
-__all__ = ["ModelRuntime"]
+__all__ = ["Limits", "ModelRuntime", "RequestTooLarge", "Scored"]

@@ -19,7 +19,7 @@ from conveyor.serving.outputs import json_default, jsonable_predictions
 from conveyor.serving.signature import InputSignature
 from conveyor.serving.v2 import load_json
 
-__all__ = ["FORMATS", "MEDIA_TYPES", "decode_request", "encode_response", "media_type"]
+__all__ = ["FORMATS", "MEDIA_TYPES", "decode_request", "encode_response", "media_type", "positional_rows"]
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 MEDIA_TYPES = ("application/json", "text/csv")
@@ -32,10 +32,10 @@ def media_type(content_type: str | None) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
-def decode_request(body: bytes, content_type: str | None, signature: InputSignature) -> pd.DataFrame:
-    """Parse and validate an /invocations body against the signature."""
+def decode_request(body: bytes | dict[str, Any], content_type: str | None, signature: InputSignature) -> pd.DataFrame:
+    """Parse (unless given parsed JSON) and validate an /invocations body against the signature."""
     kind = media_type(content_type)
-    if kind == "text/csv":
+    if kind == "text/csv" and isinstance(body, bytes):
         return _from_csv(body, signature)
     if kind != "application/json":
         raise InvalidRequest(
@@ -43,7 +43,7 @@ def decode_request(body: bytes, content_type: str | None, signature: InputSignat
             field="content-type",
             hint="Send application/json or text/csv.",
         )
-    request = load_json(body)
+    request = body if isinstance(body, dict) else load_json(body)
     if not isinstance(request, dict):
         raise InvalidRequest(f"The body must be a JSON object with one of {', '.join(FORMATS)}.", field="body")
     given = [key for key in FORMATS if key in request]
@@ -62,6 +62,27 @@ def decode_request(body: bytes, content_type: str | None, signature: InputSignat
             raise InvalidRequest("dataframe_records must be a list of row objects.", field=key)
         return signature.from_records(value, field=key)
     return _from_instances(value, key, signature)
+
+
+def positional_rows(request: Any, names: list[str]) -> Any:
+    """The rows of a request whose values are the signature's columns in order, else None (fast path test)."""
+    if type(request) is not dict:
+        return None
+    split = request.get("dataframe_split")
+    if split is not None:
+        if len(request) != 1 and any(k in request for k in FORMATS if k != "dataframe_split"):
+            return None
+        if type(split) is dict and split.get("columns") == names and type(split.get("data")) is list:
+            return split["data"] or None
+        return None
+    for key in ("instances", "inputs"):
+        rows = request.get(key)
+        if rows is not None:
+            others = [k for k in FORMATS if k in request]
+            if len(others) == 1 and type(rows) is list and rows and type(rows[0]) is list:
+                return rows
+            return None
+    return None
 
 
 def encode_response(predictions: Any) -> bytes:

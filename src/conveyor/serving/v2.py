@@ -26,12 +26,13 @@ from conveyor.errors import InvalidRequest
 from conveyor.serving.outputs import json_default, v2_outputs
 from conveyor.serving.signature import InputSignature
 
-__all__ = ["V2Request", "decode_request", "encode_response", "load_json"]
+__all__ = ["V2Request", "decode_request", "encode_response", "load_json", "parameters_of", "positional_data"]
 
 DATATYPES = frozenset(
     {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64"}
     | {"FP16", "FP32", "FP64", "BYTES"}
 )
+_NUMERIC = DATATYPES - {"BYTES", "BOOL"}
 _DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -55,9 +56,9 @@ def load_json(body: bytes) -> Any:
         raise InvalidRequest(f"The request body is not valid JSON: {exc}.", field="body") from None
 
 
-def decode_request(body: bytes, signature: InputSignature) -> V2Request:
-    """Parse and validate an infer request body against the signature."""
-    request = load_json(body)
+def decode_request(body: bytes | dict[str, Any], signature: InputSignature) -> V2Request:
+    """Parse (unless given parsed) and validate an infer request body against the signature."""
+    request = body if isinstance(body, dict) else load_json(body)
     if not isinstance(request, dict):
         raise InvalidRequest("An infer request is a JSON object with an `inputs` list.", field="body")
     inputs = request.get("inputs")
@@ -65,11 +66,45 @@ def decode_request(body: bytes, signature: InputSignature) -> V2Request:
         raise InvalidRequest("An infer request needs a non-empty `inputs` list of tensors.", field="inputs")
     tensors = [_tensor(i, t) for i, t in enumerate(inputs)]
     frame = _frame(tensors, signature)
-    request_id = request.get("id")
+    request_id = None if request.get("id") is None else str(request["id"])
+    return V2Request(frame, request_id, _requested(request), parameters_of(request))
+
+
+def parameters_of(request: dict[str, Any]) -> dict[str, Any]:
+    """The request's `parameters` object ({} when absent)."""
     parameters = request.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise InvalidRequest("`parameters` must be an object.", field="parameters")
-    return V2Request(frame, None if request_id is None else str(request_id), _requested(request), parameters)
+    return parameters
+
+
+def positional_data(request: dict[str, Any], width: int) -> tuple[list[Any], int] | None:
+    """The data and row count of a request made of one numeric [n, width] tensor, else None.
+
+    The fast path's shape test: anything else (named columns, BYTES, nested data) is decoded by
+    `decode_request`, which also reports what is wrong with a bad request.
+    """
+    inputs = request.get("inputs")
+    if type(inputs) is not list or len(inputs) != 1:
+        return None
+    tensor = inputs[0]
+    if type(tensor) is not dict:
+        return None
+    shape = tensor.get("shape")
+    data = tensor.get("data")
+    if (
+        type(shape) is not list
+        or len(shape) != 2
+        or shape[1] != width
+        or type(shape[0]) is not int
+        or tensor.get("datatype") not in _NUMERIC
+        or type(data) is not list
+        or len(data) != shape[0] * width
+        or not data
+        or type(data[0]) is list
+    ):
+        return None
+    return data, shape[0]
 
 
 def encode_response(predictions: Any, *, model_name: str, model_version: str, request: V2Request) -> bytes:

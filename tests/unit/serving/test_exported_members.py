@@ -8,5 +8,5 @@ import conveyor.serving
 def test_public_surface() -> None:
     assert conveyor.serving.__all__ == ["ModelRuntime"]
     public = {name for name in vars(conveyor.serving) if not name.startswith("_")}
-    submodules = {"columns", "outputs", "runtime", "scoring", "signature", "v2"}
+    submodules = {"batching", "columns", "fastpath", "outputs", "runtime", "scoring", "signature", "v2"}
     assert public - submodules == set(conveyor.serving.__all__)

@@ -275,6 +275,12 @@ class MlflowTracker:
         # A Conveyor model answers straight from its fitted pipeline, skipping MLflow's
         # per-call schema enforcement, which the serving runtime already does.
         predictor = _FramePredictor(python_model.model) if isinstance(python_model, TabularPyfunc) else pyfunc_model
+        flavor, native = None, None
+        if "lightgbm" in (pyfunc_model.metadata.flavors or {}):
+            # The booster itself, so serving can predict on float64 arrays without pandas.
+            from mlflow import lightgbm as mlflow_lightgbm
+
+            flavor, native = "lightgbm", mlflow_lightgbm.load_model(str(path))
         return LoadedModel(
             name=name,
             version=version,
@@ -282,6 +288,8 @@ class MlflowTracker:
             predictor=predictor,
             inputs=inputs,
             metadata=dict(pyfunc_model.metadata.metadata or {}),
+            flavor=flavor,
+            native=native,
         )
 
 
