@@ -56,7 +56,8 @@ class Services:
     def datasets(self) -> DatasetService:
         from conveyor.services.datasets import DatasetService
 
-        return DatasetService(self.store, self.artifacts)
+        # A factory: the store then opens while DuckDB reads the first file (see DatasetService).
+        return DatasetService(lambda: self.store, self.artifacts)
 
     @cached_property
     def recipes(self) -> RecipeService:

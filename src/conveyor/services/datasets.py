@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,9 +82,18 @@ def check_name(name: str) -> None:
 class DatasetService:
     """Ingests files into versions, profiles and validates them, and reads them back."""
 
-    def __init__(self, store: MetadataStore, artifacts: ArtifactStore) -> None:
-        self._store = store
+    def __init__(self, store: MetadataStore | Callable[[], MetadataStore], artifacts: ArtifactStore) -> None:
+        # The store may come as a factory: opening it (imports, migrations) then overlaps the first DuckDB read.
+        self._store_factory = store if callable(store) and not hasattr(store, "get_version") else None
+        self._opened: MetadataStore | None = None if self._store_factory else store  # type: ignore[assignment]
         self._artifacts = artifacts
+
+    @property
+    def _store(self) -> MetadataStore:
+        if self._opened is None:
+            assert self._store_factory is not None
+            self._opened = self._store_factory()
+        return self._opened
 
     # --- ingest -------------------------------------------------------------------------------------------
 
@@ -140,9 +152,15 @@ class DatasetService:
         """
         from conveyor import data
 
+        # DuckDB releases the GIL while it reads, so the metadata store opens meanwhile on another thread.
+        opening = threading.Thread(target=self._open_quietly, daemon=True)
+        opening.start()
         with self._artifacts.staging_dir() as staging:
             staged = staging / "data.parquet"
-            result: IngestResult = write(staged)
+            try:
+                result: IngestResult = write(staged)
+            finally:
+                opening.join()
             existing = self._store.find_version_by_hash(name, result.content_hash)
             if existing is not None and existing.parents == (parents or []):
                 return IngestOutcome(self._with_overrides(existing), created=False)
@@ -177,6 +195,11 @@ class DatasetService:
             self._artifacts.delete(uri)
             raise
         return IngestOutcome(version, created=True)
+
+    def _open_quietly(self) -> None:
+        # A failure here surfaces again, with its own traceback, when the store is first used.
+        with contextlib.suppress(Exception):
+            _ = self._store
 
     # --- reading ------------------------------------------------------------------------------------------
 
