@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-automl bench-serving clean
+.PHONY: install demo test lint bench bench-automl bench-serving clean postgres
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
-test: lint
+# The SQL connector's tests start a throwaway PostgreSQL server; install the server when it is missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+test: lint postgres
 	$(BIN)/python -m pytest
 
 bench: bench-automl bench-serving

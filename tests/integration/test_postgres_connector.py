@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-PGBIN = Path(os.environ.get("CONVEYOR_TEST_PGBIN", "/usr/lib/postgresql/15/bin"))
+_INSTALLED = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+PGBIN = Path(
+    os.environ.get("CONVEYOR_TEST_PGBIN") or (_INSTALLED[-1].parent if _INSTALLED else "/usr/lib/postgresql/15/bin")
+)
 
 
 def _free_port() -> int:
