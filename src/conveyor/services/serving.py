@@ -40,6 +40,7 @@ class ServeOptions:
     canary: str | None = None
     canary_percent: float = 0.0
     shadow: str | None = None
+    compile_cache: str | None = None  # compile LightGBM models with lleaves, cached here (None: do not)
     follow_seconds: float = 0.0  # poll the registry this often when the model is NAME@ALIAS (0: never)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +91,7 @@ class ServingService:
             batch_max_rows=options.batch_max_rows,
             batch_max_wait_ms=options.batch_max_wait_ms,
             batching=options.batching,
+            compile_cache=options.compile_cache,
         )
         return ModelRuntime(loaded, limits)
 

@@ -4,17 +4,29 @@ A model qualifies when its signature is all numeric, its native model is a Light
 scikit-learn LightGBM estimator) whose features are the signature's columns in the same order, and it
 learnt no pandas categories (those need a DataFrame to map the category codes). Everything else takes
 the general path through a validated DataFrame and the pyfunc predictor; answers are the same.
+
+A booster can also be compiled to machine code with lleaves (LLVM), about ten times faster per row
+than LightGBM's own predictor for the same answers; the compiled library is cached by the hash of the
+model text, so only the first start of a model version pays the compile (tens of seconds). Without
+lleaves installed, or if compiling fails, the booster predicts.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from conveyor.serving.signature import InputSignature
 
-__all__ = ["ArrayPredictor", "array_predictor", "matrix_from_rows"]
+__all__ = ["ArrayPredictor", "array_predictor", "compile_booster", "matrix_from_rows"]
+
+logger = logging.getLogger("conveyor.serving")
 
 _NUMERIC_TYPES = frozenset({"double", "float", "long", "integer"})
 _INT_TYPES = frozenset({"long", "integer"})
@@ -24,8 +36,9 @@ _INT_LIMIT = 2.0**63
 class ArrayPredictor:
     """Predict (and explain) on a float64 matrix whose columns are the signature's, in order."""
 
-    def __init__(self, native: Any, signature: InputSignature) -> None:
+    def __init__(self, native: Any, signature: InputSignature, compiled: Any = None) -> None:
         self.native = native
+        self.compiled = compiled
         self._is_booster = type(native).__name__ == "Booster"
         columns = signature.columns or []
         self.width = len(columns)
@@ -37,6 +50,8 @@ class ArrayPredictor:
         self._kwargs: dict[str, Any] = {"num_threads": 1} if self._is_booster else {}
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
+        if self.compiled is not None:
+            return self.compiled.predict(matrix, n_jobs=1)
         return np.asarray(self.native.predict(matrix, **self._kwargs))
 
     def explain(self, matrix: np.ndarray) -> np.ndarray:
@@ -59,7 +74,9 @@ class ArrayPredictor:
             return bool(finite and (ints == np.trunc(ints)).all())
 
 
-def array_predictor(native: Any, flavor: str | None, signature: InputSignature) -> ArrayPredictor | None:
+def array_predictor(
+    native: Any, flavor: str | None, signature: InputSignature, compile_cache: str | None = None
+) -> ArrayPredictor | None:
     """The fast predictor for a loaded model, or None when the model does not qualify."""
     if flavor != "lightgbm" or native is None or not signature.known:
         return None
@@ -75,7 +92,35 @@ def array_predictor(native: Any, flavor: str | None, signature: InputSignature) 
         return None
     if names != signature.names:
         return None
-    return ArrayPredictor(native, signature)
+    compiled = compile_booster(native, Path(compile_cache)) if compile_cache and booster is native else None
+    return ArrayPredictor(native, signature, compiled)
+
+
+def compile_booster(booster: Any, cache_dir: Path) -> Any:
+    """The booster compiled by lleaves (cached under `cache_dir`), or None when that is not possible."""
+    try:
+        import lleaves
+    except ImportError:
+        return None
+    try:
+        text = booster.model_to_string()
+        key = hashlib.sha256(text.encode()).hexdigest()[:32]
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        model_file = cache_dir / f"{key}.txt"
+        library = cache_dir / f"{key}.so"
+        # One worker compiles, the others wait for its library instead of compiling it again.
+        with open(cache_dir / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not model_file.exists():
+                scratch = model_file.with_suffix(f".{os.getpid()}.tmp")
+                scratch.write_text(text)
+                scratch.replace(model_file)
+            compiled = lleaves.Model(model_file=str(model_file))
+            compiled.compile(cache=str(library))
+        return compiled
+    except Exception:  # a model lleaves cannot compile is served by LightGBM itself
+        logger.exception("Could not compile the LightGBM model; serving it with LightGBM")
+        return None
 
 
 def matrix_from_rows(rows: Any, width: int) -> np.ndarray | None:

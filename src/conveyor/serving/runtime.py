@@ -54,6 +54,7 @@ class Limits:
     batch_max_rows: int = 512
     batch_max_wait_ms: float = 0.0
     batching: bool = True
+    compile_cache: str | None = None  # where compiled LightGBM models are kept (None: do not compile)
 
 
 @dataclass(slots=True)
@@ -80,7 +81,9 @@ class ModelRuntime:
         self.signature = InputSignature(model.inputs)
         self._predict = _predict_function(model.predictor, validated=self.signature.known)
         # A LightGBM model with an all-numeric signature is scored on float64 arrays, micro-batched.
-        self.fast: ArrayPredictor | None = array_predictor(model.native, model.flavor, self.signature)
+        self.fast: ArrayPredictor | None = array_predictor(
+            model.native, model.flavor, self.signature, self.limits.compile_cache
+        )
         self.batcher: MicroBatcher | None = None
         if self.fast is not None and self.limits.batching:
             self.batcher = MicroBatcher(
@@ -97,7 +100,11 @@ class ModelRuntime:
                 {"name": c.name, "datatype": c.v2_datatype, "shape": [-1]} for c in self.signature.columns or ()
             ],
             "outputs": list(model.metadata.get("outputs", [])),
-            "parameters": {"fast_path": self.fast is not None, "flavor": model.flavor},
+            "parameters": {
+                "fast_path": self.fast is not None,
+                "compiled": self.fast is not None and self.fast.compiled is not None,
+                "flavor": model.flavor,
+            },
         }
         self._v2_head = orjson.dumps({"model_name": self.name, "model_version": self.version})[:-1]
 

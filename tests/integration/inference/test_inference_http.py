@@ -129,10 +129,17 @@ class _Exploding:
     def ready(self) -> bool:
         return True
 
-    def infer_v2(self, body: bytes) -> bytes:
+    async def infer_v2_async(self, body: bytes, request_id: str | None = None) -> Any:
         if b"explode" in body:
             raise RuntimeError("secret internal detail")
-        return b'{"outputs":[]}'
+        return _Answer(b'{"outputs":[]}')
+
+
+class _Answer:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.rows = 0
+        self.model_version = "1"
 
 
 def test_unexpected_errors_are_500_json_without_traceback_and_serving_goes_on(

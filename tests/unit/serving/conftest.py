@@ -116,3 +116,12 @@ def lgbm_runtime(lgbm_model: tuple[Any, LoadedModel]) -> ModelRuntime:
 def rows(adult: pd.DataFrame) -> pd.DataFrame:
     """Three rows of the model's features, as a client would send them."""
     return adult[FEATURES].iloc[:3].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def lgbm_fast_model(lgbm_model: tuple[Any, LoadedModel]) -> LoadedModel:
+    """The LightGBM model as the tracker loads it: with its flavour and native booster (the fast path)."""
+    import mlflow.lightgbm
+
+    loaded = lgbm_model[1]
+    return loaded.model_copy(update={"flavor": "lightgbm", "native": mlflow.lightgbm.load_model(str(loaded.path))})

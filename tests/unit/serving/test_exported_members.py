@@ -6,7 +6,8 @@ import conveyor.serving
 
 
 def test_public_surface() -> None:
-    assert conveyor.serving.__all__ == ["ModelRuntime"]
+    assert conveyor.serving.__all__ == ["Limits", "ModelRuntime", "RequestTooLarge", "Scored"]
     public = {name for name in vars(conveyor.serving) if not name.startswith("_")}
-    submodules = {"batching", "columns", "fastpath", "outputs", "runtime", "scoring", "signature", "v2"}
+    submodules = {"batching", "columns", "fastpath", "metrics", "outputs", "predlog", "routing", "runtime"}
+    submodules |= {"scoring", "signature", "v2"}
     assert public - submodules == set(conveyor.serving.__all__)

@@ -37,6 +37,9 @@ def serve(
         10.0, "--canary-percent", min=0.0, max=100.0, help="Traffic share of --canary."
     ),
     shadow: str = typer.Option(None, "--shadow", help="A model that scores every request but never answers."),
+    compile_model: bool = typer.Option(
+        True, "--compile/--no-compile", help="Compile LightGBM models to machine code (lleaves), cached per version."
+    ),
     follow: float = typer.Option(
         0.0, "--follow", min=0.0, help="Poll the registry every N seconds and swap in the version the alias moves to."
     ),
@@ -51,7 +54,8 @@ def serve(
     from conveyor.entrypoints.cli.render import err_console
     from conveyor.entrypoints.inference.worker import MODEL_VARIABLE, NAME_VARIABLE, OPTIONS_VARIABLE
 
-    served_name = name or services().serving.check(model)
+    workspace = services()
+    served_name = name or workspace.serving.check(model)
     metrics_dir = tempfile.mkdtemp(prefix="conveyor-metrics-")  # workers share their counts here
     options = {
         "max_body_bytes": max_body_bytes,
@@ -67,6 +71,7 @@ def serve(
         "canary_percent": canary_percent if canary else 0.0,
         "shadow": shadow,
         "follow_seconds": follow,
+        "compile_cache": str(workspace.settings.home / "cache" / "compiled") if compile_model else None,
     }
     err_console.print(
         f"Serving [bold]{model}[/] as [bold]{served_name}[/] on http://{host}:{port} "

@@ -163,6 +163,7 @@ class InferenceApp:
                     raise HTTPException(415, f"Unsupported content type {media!r}; send application/json or text/csv.")
                 scored = await runtime.invocations_async(body, content_type, request_id)
             payload = scored.body
+            request_id = scored.request_id or request_id  # the body's `id` wins over the header
         except Exception as exc:  # every error is answered as JSON here; the server keeps serving
             status, payload = _error_answer(exc, scope)
         headers = [

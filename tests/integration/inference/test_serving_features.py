@@ -1,0 +1,195 @@
+"""The fast path over real HTTP: ids, explain, 413 limits, metrics, docs, canary, shadow, prediction log, swaps."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from conveyor.domain.models import InputColumn, LoadedModel
+from conveyor.entrypoints.inference.app import create_app
+from conveyor.serving import Limits, ModelRuntime
+from conveyor.serving.metrics import ServingMetrics
+from conveyor.serving.predlog import JsonLinesWriter, PredictionLog
+from conveyor.serving.routing import Router
+
+from .conftest import serve
+
+COLUMNS = ["age", "education_num", "hours_per_week", "sex"]
+NAME = "lgbm"
+
+
+def _model(adult_rows: pd.DataFrame, path: Path, rounds: int, version: str) -> LoadedModel:
+    import lightgbm as lgb
+    import mlflow.lightgbm
+    import mlflow.pyfunc
+
+    features = adult_rows[COLUMNS].copy()
+    features["sex"] = (features["sex"] == "Male").astype("int64")
+    target = (adult_rows["income"] == ">50K").astype("int64")
+    params = {"objective": "binary", "num_leaves": 7, "verbose": -1, "num_threads": 1, "seed": 0}
+    booster = lgb.train(params, lgb.Dataset(features, target), num_boost_round=rounds)
+    mlflow.lightgbm.save_model(booster, str(path), pip_requirements=["lightgbm"])
+    return LoadedModel(
+        name=NAME,
+        version=version,
+        path=path,
+        predictor=mlflow.pyfunc.load_model(str(path)),
+        inputs=[InputColumn(name=c, type="long") for c in COLUMNS],
+        metadata={},
+        flavor="lightgbm",
+        native=mlflow.lightgbm.load_model(str(path)),
+    )
+
+
+@pytest.fixture(scope="module")
+def models(adult_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedModel, LoadedModel]:
+    root = tmp_path_factory.mktemp("lgbm")
+    return _model(adult_rows, root / "v1", 5, "1"), _model(adult_rows, root / "v2", 20, "2")
+
+
+@pytest.fixture(scope="module")
+def matrix(adult_rows: pd.DataFrame) -> np.ndarray:
+    features = adult_rows[COLUMNS].iloc[:10].copy()
+    features["sex"] = (features["sex"] == "Male").astype("int64")
+    return features.to_numpy(dtype=float)
+
+
+def tensor(rows: np.ndarray, **extra: Any) -> dict[str, Any]:
+    return {
+        "inputs": [{"name": "x", "shape": list(rows.shape), "datatype": "FP64", "data": rows.ravel().tolist()}]
+    } | extra
+
+
+@pytest.fixture(scope="module")
+def stack(models, tmp_path_factory) -> Iterator[tuple[str, Router, ServingMetrics, Path]]:
+    first, second = models
+    limits = Limits(max_rows=50, max_body_bytes=20_000)
+    router = Router(ModelRuntime(first, limits), canary=ModelRuntime(second, limits), canary_percent=25)
+    metrics = ServingMetrics()
+    log_dir = tmp_path_factory.mktemp("predictions")
+    log = PredictionLog(JsonLinesWriter(log_dir), columns=COLUMNS, counters=metrics.prediction_log)
+    app = create_app(router, metrics=metrics, prediction_log=log, max_body_bytes=20_000)
+    for base in serve(app):
+        yield base, router, metrics, log_dir
+    log.close()
+
+
+def test_ids_parameters_canary_and_metrics(stack, matrix) -> None:
+    base, _router, _, log_dir = stack
+    infer = f"{base}/v2/models/{NAME}/infer"
+    with httpx.Client(timeout=10) as client:
+        answer = client.post(infer, json=tensor(matrix, id="mine"))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["id"] == "mine"
+        assert answer.headers["x-request-id"]
+        assert (
+            client.post(infer, json=tensor(matrix), headers={"x-request-id": "hdr-1"}).headers["x-request-id"]
+            == "hdr-1"
+        )
+        versions = [client.post(infer, json=tensor(matrix)).json()["model_version"] for _ in range(38)]
+        explained = client.post(infer, json=tensor(matrix[:2], parameters={"explain": True})).json()
+        names = [o["name"] for o in explained["outputs"]]
+        assert names == ["predict", "contributions"]
+        assert explained["outputs"][1]["shape"] == [2, len(COLUMNS) + 1]
+        metrics = client.get(f"{base}/metrics").text
+        metadata = client.get(f"{base}/v2/models/{NAME}").json()
+    # 40 scoring requests so far plus the explain: 25 % of them went to the canary, exactly
+    assert versions.count("2") + versions.count("1") == 38
+    assert 'variant="canary"' in metrics
+    assert "conveyor_request_duration_seconds_bucket" in metrics
+    assert metadata["parameters"]["variants"] == {"primary": "1", "canary": "2"}
+    counts = {}
+    for line in metrics.splitlines():
+        if line.startswith("conveyor_requests_total{"):
+            variant = line.split('variant="')[1].split('"')[0]
+            counts[variant] = counts.get(variant, 0) + int(line.rsplit(" ", 1)[1])
+    assert counts == {"primary": 31, "canary": 10}  # request n goes to the canary when 25 % of n+1 grows
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not list(log_dir.glob("*.jsonl")):
+        time.sleep(0.05)
+    lines = next(log_dir.glob("*.jsonl")).read_text().splitlines()
+    assert '"request_id":"mine"' in lines[0]
+
+
+def test_limits_are_413_json(stack, matrix) -> None:
+    base = stack[0]
+    infer = f"{base}/v2/models/{NAME}/infer"
+    with httpx.Client(timeout=10) as client:
+        too_many = client.post(infer, json=tensor(np.repeat(matrix, 6, axis=0)))
+        assert too_many.status_code == 413
+        assert too_many.json()["limit"] == 50
+        too_big = client.post(
+            f"{base}/invocations", content=b"{" + b" " * 30_000 + b"}", headers={"content-type": "application/json"}
+        )
+        assert too_big.status_code == 413
+        assert too_big.json()["field"] == "body"
+        assert client.post(infer, json=tensor(matrix)).status_code == 200
+
+
+def test_docs_and_openapi(stack) -> None:
+    base = stack[0]
+    spec = httpx.get(f"{base}/openapi.json").json()
+    assert "/v2/models/{name}/infer" in spec["paths"]
+    assert "openapi.json" in httpx.get(f"{base}/docs").text
+
+
+def test_shadow_scores_but_never_answers(models, matrix, tmp_path) -> None:
+    first, second = models
+    writer_dir = tmp_path / "log"
+    log = PredictionLog(JsonLinesWriter(writer_dir))
+    router = Router(ModelRuntime(first), shadow=ModelRuntime(second))
+    for base in serve(create_app(router, prediction_log=log)):
+        with httpx.Client(timeout=10) as client:
+            for _ in range(5):
+                assert client.post(f"{base}/invocations", json={"instances": matrix.tolist()}).status_code == 200
+            answer = client.post(f"{base}/v2/models/{NAME}/infer", json=tensor(matrix)).json()
+            assert answer["model_version"] == "1"
+            time.sleep(0.2)
+    log.close()
+    import orjson
+
+    records = [orjson.loads(line) for path in writer_dir.glob("*.jsonl") for line in path.read_bytes().splitlines()]
+    variants = sorted({(r["variant"], r["model_version"]) for r in records})
+    assert variants == [("primary", "1"), ("shadow", "2")]
+    by_id: dict[str, set[str]] = {}
+    for r in records:
+        by_id.setdefault(r["request_id"], set()).add(r["variant"])
+    assert all(v == {"primary", "shadow"} for v in by_id.values())
+
+
+def test_swap_under_load_fails_no_request(models, matrix) -> None:
+    first, second = models
+    router = Router(ModelRuntime(first))
+    failures: list[str] = []
+    seen: set[str] = set()
+    stop = threading.Event()
+    for base in serve(create_app(router)):
+
+        def hammer(base: str = base) -> None:
+            with httpx.Client(timeout=10) as client:
+                while not stop.is_set():
+                    r = client.post(f"{base}/v2/models/{NAME}/infer", json=tensor(matrix))
+                    if r.status_code != 200:
+                        failures.append(r.text)
+                    else:
+                        seen.add(r.json()["model_version"])
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        router.swap(ModelRuntime(second))
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == []
+    assert seen == {"1", "2"}

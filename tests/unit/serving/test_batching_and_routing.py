@@ -1,0 +1,153 @@
+"""Micro-batching never mixes or reorders answers; canary splits are exact; metrics render Prometheus text."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from conveyor.serving.batching import MicroBatcher
+from conveyor.serving.metrics import ServingMetrics
+from conveyor.serving.predlog import PredictionLog
+from conveyor.serving.routing import Router
+
+
+def test_concurrent_requests_share_a_call_and_get_their_own_rows() -> None:
+    calls: list[int] = []
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        calls.append(len(matrix))
+        return matrix[:, 0] * 10
+
+    async def main() -> list[np.ndarray]:
+        batcher = MicroBatcher(predict, max_rows=1000)
+        requests = [np.full((i % 3 + 1, 2), float(i)) for i in range(20)]
+        answers = await asyncio.gather(*(batcher.submit(m) for m in requests))
+        assert batcher.stats.batches == len(calls) < 20
+        return [a for a in answers], requests  # type: ignore[return-value]
+
+    answers, requests = asyncio.run(main())  # type: ignore[misc]
+    for answer, request in zip(answers, requests, strict=True):
+        np.testing.assert_array_equal(answer, request[:, 0] * 10)
+    assert sum(calls) == sum(len(r) for r in requests)
+
+
+def test_batches_close_at_max_rows_and_failures_reach_every_waiter() -> None:
+    sizes: list[int] = []
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        sizes.append(len(matrix))
+        if (matrix < 0).any():
+            raise RuntimeError("bad batch")
+        return matrix[:, 0]
+
+    async def main() -> None:
+        batcher = MicroBatcher(predict, max_rows=4)
+        await asyncio.gather(*(batcher.submit(np.ones((2, 1))) for _ in range(4)))
+        assert max(sizes) <= 4
+        results = await asyncio.gather(
+            batcher.submit(np.ones((1, 1))), batcher.submit(-np.ones((1, 1))), return_exceptions=True
+        )
+        assert all(isinstance(r, RuntimeError) for r in results)
+
+    asyncio.run(main())
+
+
+class _Named:
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+
+@pytest.mark.parametrize("percent", [10, 25, 50, 1])
+def test_canary_split_is_exact(percent: int) -> None:
+    router = Router(_Named("1"), canary=_Named("2"), canary_percent=percent)  # type: ignore[arg-type]
+    picks = [router.pick()[1] for _ in range(1000)]
+    assert picks.count("canary") == percent * 10
+    assert "canary" in picks[: 100 // percent + 1]  # spread out, not bunched at the end
+
+
+def test_swap_serves_the_new_runtime_from_the_next_pick() -> None:
+    router = Router(_Named("1"))  # type: ignore[arg-type]
+    assert router.pick()[0].version == "1"
+    router.swap(_Named("2"))  # type: ignore[arg-type]
+    assert router.pick()[0].version == "2"
+    assert router.swaps == 1
+
+
+def test_metrics_render_and_add_up_workers(tmp_path: Path) -> None:
+    one, two = ServingMetrics(tmp_path), ServingMetrics(tmp_path)
+    one.observe("v2", 200, 0.001, rows=1, version="3")
+    one.observe("v2", 400, 0.002, version="3")
+    two.observe("v2", 200, 0.003, rows=100, version="3")
+    two.observe_batches({4: 2})
+    two.model.update({"name": "m", "version": "3"})
+    # the second worker publishes under another file name than the first's pid
+    (tmp_path / "other.json").write_text(orjson.dumps(two.state()).decode())
+    text = one.render()
+    assert 'conveyor_requests_total{endpoint="v2",code="200",model_version="3",variant="primary"} 2' in text
+    assert 'conveyor_request_errors_total{endpoint="v2",code="400"} 1' in text
+    assert 'conveyor_request_duration_seconds_bucket{endpoint="v2",le="+Inf"} 3' in text
+    assert 'conveyor_batch_requests_bucket{le="4"} 2' in text
+    assert 'conveyor_model_info{name="m",version="3"} 1' in text
+
+
+class _SlowWriter:
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.lines: list[bytes] = []
+
+    def write(self, lines: list[bytes]) -> None:
+        time.sleep(self.delay)
+        self.lines.extend(lines)
+
+
+def _record(log: PredictionLog, i: int) -> None:
+    log.record(
+        model="m", version="1", variant="primary", request_id=f"r{i}", seconds=0.001,
+        inputs=np.array([[float(i), 2.0]]), outputs=np.array([0.5]),
+    )  # fmt: skip
+
+
+def test_prediction_log_never_blocks_on_a_slow_disk_and_counts_drops() -> None:
+    writer = _SlowWriter(0.5)
+    log = PredictionLog(writer, columns=["a", "b"], queue_size=5)
+    started = time.perf_counter()
+    for i in range(200):
+        _record(log, i)
+    elapsed = time.perf_counter() - started
+    assert elapsed < writer.delay  # 200 records queued (or dropped) in less than one slow write
+    assert log.counters["dropped"] > 0
+    log.close(timeout=10)
+    assert log.counters["written"] + log.counters["dropped"] == 200
+    first = orjson.loads(writer.lines[0])
+    assert first["inputs"] == {"a": [0.0], "b": [2.0]}
+    assert first["outputs"] == [0.5]
+    assert first["request_id"] == "r0"
+    assert first["model_version"] == "1"
+
+
+def test_prediction_log_sampling_and_a_failing_disk() -> None:
+    class Broken:
+        def write(self, lines: list[bytes]) -> None:
+            raise OSError("disk full")
+
+    log = PredictionLog(Broken(), sample=0.5, rng=iter([0.1, 0.9] * 10).__next__)
+    for i in range(20):
+        _record(log, i)
+    log.close(timeout=10)
+    assert log.counters["sampled_out"] == 10
+    assert log.counters["failed"] == 10
+
+
+def test_json_lines_writer(tmp_path: Path) -> None:
+    from conveyor.serving.predlog import JsonLinesWriter
+
+    log = PredictionLog(JsonLinesWriter(tmp_path / "log"))
+    _record(log, 1)
+    log.close(timeout=10)
+    (path,) = (tmp_path / "log").glob("predictions-*.jsonl")
+    assert orjson.loads(path.read_bytes().splitlines()[0])["request_id"] == "r1"
