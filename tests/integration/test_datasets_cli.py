@@ -332,3 +332,18 @@ def test_json_lines_and_sqlite_connectors(cli, tmp_path):
     assert bad.exit_code == 1
     assert "no such table: nowhere" in bad.stderr
     assert "x" not in [d["name"] for d in json.loads(cli("datasets", "list", "--json").stdout)]
+
+
+def test_excel_workbooks_are_recognised(cli, tmp_path):
+    import importlib.util
+    import zipfile
+
+    if importlib.util.find_spec("openpyxl") is not None:
+        pytest.skip("openpyxl is installed; this checks the message given without it")
+    book = tmp_path / "sales.xlsx"
+    with zipfile.ZipFile(book, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+    result = cli("datasets", "add", book)
+    assert result.exit_code == 1
+    assert "sales.xlsx is an Excel workbook, and reading Excel needs openpyxl" in result.stderr
+    assert json.loads(cli("datasets", "list", "--json").stdout) == []
