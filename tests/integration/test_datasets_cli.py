@@ -162,7 +162,6 @@ def test_show_lists_the_models_trained_on_a_version(cli, demo_csv, home):
     )
     store.finish_job(job.id, status=JobStatus.SUCCEEDED, finished_at=datetime.now(UTC), model_version=3, best_score=0.9)
     shown = json.loads(cli("datasets", "show", "adult:1", "--json").stdout)
-    assert shown["models"][0] | {} == shown["models"][0]
     assert (shown["models"][0]["model"], shown["models"][0]["model_version"]) == ("adult", 3)
     assert shown["validation_status"] == "not_checked"
     assert "Models trained on this version" in cli("datasets", "show", "adult:1").stdout
@@ -260,6 +259,9 @@ def test_validation_flags_a_bad_version_and_training_data_refuses_it(cli, demo_c
     assert "fall outside [17, 90]" in added.stderr
     shown = json.loads(cli("datasets", "show", "adult:2", "--json").stdout)
     assert shown["validation_status"] == "failed"
+    training = cli("train", "--data", "adult:2", "--target", "income", "--max-trials", "1")
+    assert training.exit_code == 1
+    assert "Dataset adult:2 failed validation (1 expectation(s))" in training.stderr
     refused = cli("datasets", "validate", "adult:2")
     assert refused.exit_code == 1
     assert "adult:2 failed validation" in refused.stderr

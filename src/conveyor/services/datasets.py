@@ -219,13 +219,20 @@ class DatasetService:
 
         return data.read_frame(self._artifacts.local_path(version.uri), columns)
 
-    def resolve_training_data(self, data_spec: str, on_progress: ProgressCallback = ignore_progress) -> DatasetVersion:
-        """`NAME[:VERSION]` of a known dataset, or a file path ingested first (named after the file)."""
+    def resolve_training_data(
+        self, data_spec: str, on_progress: ProgressCallback = ignore_progress, *, allow_failed: bool = False
+    ) -> DatasetVersion:
+        """`NAME[:VERSION]` of a known dataset, or a file path ingested first (named after the file).
+
+        A version that failed its dataset's expectations is refused (see `usable_version`) unless
+        `allow_failed` or a user accepted it.
+        """
         path = Path(data_spec).expanduser()
         if path.is_file():
-            return self.add(path, dataset_name_for(path), on_progress).version
+            version = self.add(path, dataset_name_for(path), on_progress).version
+            return self.usable_version(version.ref, allow_failed=allow_failed)
         try:
-            return self.get(data_spec)
+            return self.usable_version(data_spec, allow_failed=allow_failed)
         except NotFound as missing:
             if any(sep in data_spec for sep in ("/", "\\", ".csv", ".parquet")):
                 raise NotFound(f"File not found: {data_spec}.", hint="Check the path.") from None
