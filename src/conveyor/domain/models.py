@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,26 @@ class LoadedModel(BaseModel):
     # object, when the loader has one: serving may take a faster path through it than through pyfunc.
     flavor: str | None = None
     native: Any = None
+
+
+class Deployment(BaseModel):
+    """A named model server: what it serves, where, and in what state (starting, running, stopped, failed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    model: str
+    model_version: str | None
+    status: str
+    host: str
+    port: int
+    workers: int
+    pid: int | None
+    log_path: str
+    options: dict[str, Any]
+    started_at: datetime
+    stopped_at: datetime | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from conveyor.domain.datasets import ColumnProfile, ColumnSchema, DatasetSummary, DatasetVersion, ValidationResult
-from conveyor.domain.models import LoadedModel, ModelRef, ModelVersionInfo
+from conveyor.domain.models import Deployment, LoadedModel, ModelRef, ModelVersionInfo
 from conveyor.domain.training import JobStatus, Task, TrainingJob, TrialResult
 
 
@@ -156,3 +156,15 @@ class Tracker(Protocol):
 
     def load_dir(self, path: Path) -> LoadedModel:
         """Load any MLflow pyfunc model directory."""
+
+
+class DeploymentStore(Protocol):
+    """Deployments as recorded in the metadata database."""
+
+    def save(self, deployment: Deployment) -> Deployment:
+        """Insert or replace the deployment with this name."""
+        ...
+
+    def get(self, name: str) -> Deployment | None: ...
+
+    def list(self) -> list[Deployment]: ...

@@ -9,6 +9,9 @@ import typer
 
 from conveyor._version import __version__
 from conveyor.entrypoints.cli import datasets, demo, models, predict, serve, train
+from conveyor.entrypoints.cli import deploy as deploy_cli
+from conveyor.entrypoints.cli import deployments as deployments_cli
+from conveyor.entrypoints.cli import export as export_cli
 from conveyor.entrypoints.cli import recipes as recipes_cli
 from conveyor.errors import ConveyorError
 
@@ -26,6 +29,9 @@ app.command("train")(train.train)
 app.command("predict")(predict.predict)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("deploy")(deploy_cli.deploy)
+app.add_typer(deployments_cli.app, name="deployments")
+app.command("export")(export_cli.export)
 
 
 def _print_version(value: bool) -> None:
