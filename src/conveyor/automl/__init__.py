@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from conveyor.automl.evaluation import score_model
+    from conveyor.automl.explain import contributions, write_model_card
     from conveyor.automl.families import FAMILIES
     from conveyor.automl.metrics import METRICS, Metric
     from conveyor.automl.model import TabularModel
@@ -23,10 +24,12 @@ __all__ = [
     "AutoMLResult",
     "Metric",
     "TabularModel",
+    "contributions",
     "default_metric",
     "detect_task",
     "run_automl",
     "score_model",
+    "write_model_card",
 ]
 
 _HOMES = {
@@ -35,10 +38,12 @@ _HOMES = {
     "AutoMLResult": "conveyor.automl.search",
     "Metric": "conveyor.automl.metrics",
     "TabularModel": "conveyor.automl.model",
+    "contributions": "conveyor.automl.explain",
     "default_metric": "conveyor.automl.tasks",
     "detect_task": "conveyor.automl.tasks",
     "run_automl": "conveyor.automl.search",
     "score_model": "conveyor.automl.evaluation",
+    "write_model_card": "conveyor.automl.explain",
 }
 
 

@@ -55,6 +55,9 @@ class AutoMLResult:
     model: TabularModel
     best: TrialResult
     warnings: list[str] = field(default_factory=list)
+    # out-of-fold truth and predictions of the final model on the rows validation scored (model card plots)
+    oof_y: np.ndarray | None = None
+    oof_prediction: np.ndarray | None = None
 
 
 def run_automl(
@@ -118,8 +121,10 @@ def run_automl(
         and chosen_metric.is_better(ensemble[0].cv_mean, search.incumbent.result.cv_mean)
     ):
         best, estimator, params = ensemble
+        oof = search.ensemble_oof
     else:
         best, estimator, params = search.final_fit()
+        oof = next(c.oof for c in search.candidates if c.result.number == best.number)
     model = TabularModel(
         task=prepared.task,
         target=target,
@@ -137,6 +142,8 @@ def run_automl(
         model=model,
         best=best,
         warnings=warnings,
+        oof_y=prepared.y[search.oof_rows],
+        oof_prediction=np.asarray(oof, dtype=float)[search.oof_rows],
     )
 
 
@@ -194,6 +201,7 @@ class _Search:
         # the rows some fold validates, in order: where out-of-fold predictions exist
         self.oof_rows = np.sort(np.concatenate([valid for _, valid in self.splits]))
         self.candidates: list[_Candidate] = []
+        self.ensemble_oof: np.ndarray | None = None
         self.trials: list[TrialResult] = []
         self.incumbent: _Incumbent | None = None
         self.trial_seconds: dict[str, list[float]] = {}
@@ -475,6 +483,7 @@ class _Search:
         weights = [counts[i] / sum(counts) for i in used]
         blended = sum(w * self.candidates[i].oof.astype(float) for w, i in zip(weights, used, strict=True))
         fold_scores = [self.metric.score(self.y[valid], blended[valid]) for _, valid in self.splits]
+        self.ensemble_oof = blended
         members = [self.candidates[i].result for i in used]
         result = TrialResult(
             number=len(self.trials),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conveyor.domain.datasets import DatasetVersion
@@ -19,6 +21,8 @@ from conveyor.services.datasets import DatasetService
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from conveyor import automl
 
 DEFAULT_TIME_BUDGET_S = 60.0
 
@@ -192,12 +196,15 @@ class TrainingService:
             metrics = {f"cv_{metric}_mean": result.best.cv_mean, f"cv_{metric}_std": result.best.cv_std}
             if holdout_score is not None:
                 metrics[f"holdout_{metric}"] = holdout_score
-            source = tracker.log_model(
-                run_id,
-                result.model,
-                input_example=frame.drop(columns=[target]).head(5),
-                metrics=metrics,
-            )
+            with tempfile.TemporaryDirectory() as scratch:
+                card = self._model_card(result, frame, metric, Path(scratch) / "model_card")
+                source = tracker.log_model(
+                    run_id,
+                    result.model,
+                    input_example=frame.drop(columns=[target]).head(5),
+                    metrics=metrics,
+                    artifacts=card,
+                )
             registered = tracker.register_model(
                 model_name,
                 source=source,
@@ -253,6 +260,28 @@ class TrainingService:
             holdout_rows=0 if holdout_frame is None else len(holdout_frame),
             warnings=list(result.warnings),
         )
+
+    @staticmethod
+    def _model_card(result: automl.AutoMLResult, frame: pd.DataFrame, metric: str, folder: Path) -> dict[str, Path]:
+        """The model card (importance, evaluation plots on out-of-fold rows) as artifacts to log with the model."""
+        from conveyor import automl
+
+        if result.oof_y is None or result.oof_prediction is None:
+            return {}
+        automl.write_model_card(
+            result.model,
+            frame[frame[result.model.target].notna()],
+            result.oof_y,
+            result.oof_prediction,
+            folder,
+            summary={
+                "metric": metric,
+                "cv_mean": result.best.cv_mean,
+                "cv_std": result.best.cv_std,
+                "leaderboard": [t.model_dump(mode="json") for t in result.leaderboard],
+            },
+        )
+        return {"model_card": folder}
 
     @staticmethod
     def _champion(tracker: Tracker, name: str) -> ModelVersionInfo | None:

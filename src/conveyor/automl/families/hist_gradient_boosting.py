@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from conveyor.automl.families.base import ModelFamily
 from conveyor.domain.training import Task
 
 MAX_ITERATIONS = 1000
+ITERATIONS_PER_STEP = 50
 # as for LightGBM: below this many rows OpenMP barriers on a busy host cost more than threads save
 # (measured 24 s with all threads against under 2 s with one on 1,500 rows of adult census)
 MULTITHREAD_MIN_ROWS = 50_000
@@ -55,6 +57,7 @@ def codes_for_many_levels(X: pd.DataFrame) -> pd.DataFrame:
 class HistGradientBoostingFamily(ModelFamily):
     name = "hist_gradient_boosting"
     relative_cost = 1.5
+    stops_on_time = True
 
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         return dict(SEARCH_SPACE)
@@ -88,5 +91,18 @@ class HistGradientBoostingFamily(ModelFamily):
     ) -> dict[str, Any]:
         threads = None if len(X) >= MULTITHREAD_MIN_ROWS else 1
         with threadpool_limits(limits=threads, user_api="openmp"):
-            estimator.fit(X, y)
-        return {"iterations": int(estimator[-1].n_iter_)}
+            if stop_at is None:
+                estimator.fit(X, y)
+                return {"iterations": int(estimator[-1].n_iter_)}
+            # boosting rounds in chunks, warm-started, so a fit stops on time; early stopping still ends it
+            encoded = estimator[:-1].fit_transform(X, y)
+            boosting = estimator[-1]
+            boosting.set_params(warm_start=True, max_iter=ITERATIONS_PER_STEP)
+            while True:
+                boosting.fit(encoded, y)
+                stopped_early = boosting.n_iter_ < boosting.max_iter
+                if stopped_early or boosting.max_iter >= MAX_ITERATIONS or time.monotonic() >= stop_at:
+                    break
+                boosting.set_params(max_iter=boosting.max_iter + ITERATIONS_PER_STEP)
+            boosting.set_params(warm_start=False)
+        return {"iterations": int(boosting.n_iter_)}

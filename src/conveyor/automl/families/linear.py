@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
@@ -17,11 +18,13 @@ from conveyor.automl.families.base import ModelFamily, TabularEncoder, target_ty
 from conveyor.domain.training import Task
 
 MAX_ITERATIONS = 500
+ITERATIONS_PER_STEP = 5
 
 
 class LinearFamily(ModelFamily):
     name = "linear"
     relative_cost = 0.5
+    stops_on_time = True
 
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         if task is Task.REGRESSION:
@@ -52,5 +55,19 @@ class LinearFamily(ModelFamily):
         with warnings.catch_warnings():
             # an unconverged fit after MAX_ITERATIONS is still a usable model; CV scores say how good
             warnings.simplefilter("ignore", ConvergenceWarning)
-            estimator.fit(X, y)
-        return {}
+            model = estimator[-1]
+            if stop_at is None or not isinstance(model, LogisticRegression):
+                estimator.fit(X, y)
+                return {}
+            # solver steps in chunks, warm-started, so a fit on many rows and classes stops on time
+            encoded = estimator[:-1].fit_transform(X, y)
+            done = 0
+            model.set_params(warm_start=True, max_iter=ITERATIONS_PER_STEP)
+            while True:
+                model.fit(encoded, y)
+                done += ITERATIONS_PER_STEP
+                converged = int(np.max(model.n_iter_)) < ITERATIONS_PER_STEP
+                if converged or done >= MAX_ITERATIONS or time.monotonic() >= stop_at:
+                    break
+            model.set_params(warm_start=False, max_iter=MAX_ITERATIONS)
+        return {"iterations": done}
