@@ -41,6 +41,8 @@ MAX_SKIPPED_PROPOSALS = 20
 MAX_REFIT_SHARE = 0.2
 # Trials whose fold models are kept as ensemble candidates (the best ones; the others' models are dropped).
 ENSEMBLE_CANDIDATES = 8
+# When the budget is already spent before the first trial, it still gets this long to produce a model.
+MIN_FIRST_TRIAL_SECONDS = 3.0
 # Greedy selection steps (members drawn with replacement, so weights are multiples of 1/ENSEMBLE_ROUNDS).
 ENSEMBLE_ROUNDS = 25
 
@@ -219,7 +221,8 @@ class _Search:
         )
         space = self._joint_space()
         for family, params in self._portfolio():
-            if self._trials_exhausted() or self._time_left() <= 0:
+            # the first trial always runs: a late model beats no model
+            if self._trials_exhausted() or (self.incumbent is not None and self._time_left() <= 0):
                 return
             if not self._affordable(family):
                 continue
@@ -309,7 +312,10 @@ class _Search:
     def _run_trial(self, family: ModelFamily, params: dict[str, Any]) -> TrialResult:
         number = len(self.trials)
         trial_started = time.monotonic()
-        stop_at = None if self.finish_by is None else trial_started + self._time_left()
+        stop_at = None
+        if self.finish_by is not None:
+            least = MIN_FIRST_TRIAL_SECONDS if self.incumbent is None else 0.0
+            stop_at = trial_started + max(self._time_left(), least)
         try:
             scores, fit_seconds, predict_seconds, estimators, facts, oof = self._cross_validate(family, params, stop_at)
         except _OutOfTime as stopped:

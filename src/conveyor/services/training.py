@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 DEFAULT_TIME_BUDGET_S = 60.0
 
 # Seconds kept back from the user's budget for logging and registering the model and exiting.
-_RESERVE_FIXED_S = 3.0
+_RESERVE_FIXED_S = 6.0
 _RESERVE_SHARE = 0.03
 
 
