@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -67,6 +68,30 @@ def test_train_tracks_trials_registers_champion_and_predicts(cli, home, adult_sl
 
     listed = json.loads(cli("models", "list", "--json").stdout)
     assert listed[0]["aliases"] == ["champion"]
+
+
+def test_model_card_is_logged_and_predict_explains(cli, home, adult_slice, tmp_path):
+    train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "1", "--name", "explained")
+    cards = list(home.rglob("model_card.json"))
+    assert len(cards) == 1
+    card = json.loads(cards[0].read_text())
+    assert card["evaluation"]["roc"][">50K"]["auc"] > 0.8
+    assert {"roc.png", "pr.png", "calibration.png", "confusion_matrix.png"} <= {
+        p.name for p in cards[0].parent.iterdir()
+    }
+
+    scoring = tmp_path / "to_score.csv"
+    pd.read_csv(adult_slice).drop(columns=["income"]).head(50).to_csv(scoring, index=False)
+    output = tmp_path / "explained.csv"
+    result = cli("predict", "--model", "explained", "--data", scoring, "--output", output, "--explain")
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(output)
+    contributions = scored.filter(like="contrib_")
+    assert "contrib_bias" in contributions.columns
+    assert "contrib_age" in contributions.columns
+    # binary LightGBM: the contributions add up to the log-odds of the predicted probability
+    log_odds = np.log(scored[">50K"] / scored["<=50K"])
+    np.testing.assert_allclose(contributions.sum(axis=1), log_odds, rtol=1e-3, atol=1e-3)
 
 
 def test_same_seed_gives_the_same_leaderboard(cli, adult_slice):

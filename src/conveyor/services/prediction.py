@@ -51,10 +51,32 @@ class PredictionService:
         loaded = self._models.load(model) if isinstance(model, str) else model
         return as_frame(loaded.predictor.predict(frame))
 
+    def explain_frame(self, model: str | LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per-row feature contributions (`contrib_*` columns) of a Conveyor tree model for `frame`."""
+        from conveyor import automl
+
+        loaded = self._models.load(model) if isinstance(model, str) else model
+        tabular = getattr(loaded.predictor, "model", None)
+        if not isinstance(tabular, automl.TabularModel):
+            raise InvalidInput(
+                f"Model {loaded.name} is not a Conveyor tabular model; it cannot explain its predictions.",
+                hint="Run without --explain.",
+            )
+        return automl.contributions(tabular, frame)
+
     def predict_file(
-        self, model: str, source: str | Path, output: str | Path, on_progress: ProgressCallback = ignore_progress
+        self,
+        model: str,
+        source: str | Path,
+        output: str | Path,
+        on_progress: ProgressCallback = ignore_progress,
+        *,
+        explain: bool = False,
     ) -> PredictionOutcome:
-        """Write predictions for every row of `source` to `output` (CSV or Parquet by extension)."""
+        """Write predictions for every row of `source` to `output` (CSV or Parquet by extension).
+
+        With `explain`, each row also gets its per-feature contributions (tree models only).
+        """
         from conveyor import data
 
         source, output = Path(source).expanduser(), Path(output).expanduser()
@@ -73,6 +95,8 @@ class PredictionService:
             for chunk in data.iter_frames(source, self._batch_rows):
                 scored = self.predict_frame(loaded, chunk)
                 scored.index = chunk.index
+                if explain:
+                    scored = scored.join(self.explain_frame(loaded, chunk))
                 writer.write(scored)
                 rows += len(chunk)
                 on_progress(ProgressEvent(stage="predict", message=f"{rows:,} rows scored", completed=rows))

@@ -13,6 +13,9 @@ def predict(
     ),
     data: Path = typer.Option(..., "--data", "-d", help="CSV or Parquet file with the model's input columns."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write predictions (.csv or .parquet)."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Add per-feature contribution columns (contrib_*; LightGBM/XGBoost models)."
+    ),
 ) -> None:
     """Write one row of predictions per input row: class probabilities and `prediction`."""
     from conveyor.entrypoints.cli.context import services
@@ -20,7 +23,7 @@ def predict(
 
     with console.status("Scoring…") as status:
         outcome = services().prediction.predict_file(
-            model, data, output, on_progress=lambda event: status.update(event.message)
+            model, data, output, on_progress=lambda event: status.update(event.message), explain=explain
         )
     console.print(
         f"Wrote {outcome.rows:,} predictions of {outcome.model} (version {outcome.version}) to {outcome.output}",
