@@ -113,7 +113,7 @@ def versions(name: str = typer.Argument(..., help="Dataset name."), as_json: boo
     console.print(
         table(
             f"Versions of {name}",
-            ["version", "rows", "columns", "hash", "created", "source"],
+            ["version", "rows", "columns", "hash", "created", "source", "parents", "validation"],
             (
                 (
                     v.version,
@@ -122,6 +122,8 @@ def versions(name: str = typer.Argument(..., help="Dataset name."), as_json: boo
                     v.content_hash[:19],
                     v.created_at.strftime("%Y-%m-%d %H:%M"),
                     v.source,
+                    ", ".join(v.parents),
+                    v.validation_status.value + (" (accepted)" if v.validation and v.validation.overridden else ""),
                 )
                 for v in found
             ),
