@@ -111,6 +111,16 @@ class DeploymentService:
             started_at=self._clock(),
         )
         self._store().save(deployment)
+        try:
+            return self._await_ready(deployment, process, wait_seconds)
+        finally:
+            if process.returncode is None:
+                # Detached on purpose: it outlives this command and is stopped by pid, so Popen must not
+                # warn about a child left running. (This process, if it lives on, reaps it in `stop`.)
+                process.returncode = 0
+
+    def _await_ready(self, deployment: Deployment, process: subprocess.Popen, wait_seconds: float) -> Deployment:
+        name, log_path = deployment.name, Path(deployment.log_path)
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -153,6 +163,8 @@ class DeploymentService:
                 time.sleep(0.1)
             if _alive(deployment.pid):
                 _signal_group(deployment.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(deployment.pid, os.WNOHANG)  # reap it when this process started it
         stopped = deployment.model_copy(update={"status": STOPPED, "stopped_at": self._clock(), "pid": None})
         return self._store().save(stopped)
 

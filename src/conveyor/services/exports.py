@@ -43,6 +43,7 @@ class ExportService:
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(loaded.path, target)
+        _declare_outputs(target / "MLmodel", loaded.predictor)
         version = str(loaded.version)
         written = [target]
         storage = storage_uri or f"s3://models/{name}/{version}"
@@ -111,6 +112,40 @@ CMD ["conveyor", "serve", "/model", "--name", "{name}", "--host", "0.0.0.0", "--
 def _k8s_name(name: str) -> str:
     cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
     return cleaned[:63] or "model"
+
+
+def _declare_outputs(mlmodel: Path, predictor: Any) -> None:
+    """Give the exported copy an output schema when it has none: MLServer's MLflow runtime needs one.
+
+    The schema is read off a prediction on the model's own input example when there is one (a table
+    of named columns, or one float tensor), else declared as a float64 tensor.
+    """
+    import yaml
+
+    spec = yaml.safe_load(mlmodel.read_text())
+    signature = spec.get("signature") or {}
+    if not signature or signature.get("outputs"):
+        return
+    outputs: list[dict[str, Any]] = [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1]}}]
+    example = mlmodel.parent / "input_example.json"
+    if example.is_file():
+        try:
+            import pandas as pd
+
+            raw = json.loads(example.read_text())
+            frame = pd.DataFrame(raw["data"], columns=raw["columns"]) if "columns" in raw else pd.DataFrame(raw)
+            predicted = predictor.predict(frame)
+            if isinstance(predicted, pd.DataFrame):
+                kinds = {"f": "double", "i": "long", "b": "boolean"}
+                outputs = [
+                    {"type": kinds.get(predicted[c].dtype.kind, "string"), "name": str(c), "required": True}
+                    for c in predicted.columns
+                ]
+        except Exception:
+            pass
+    signature["outputs"] = json.dumps(outputs)
+    spec["signature"] = signature
+    mlmodel.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
 def _write_json(path: Path, data: Any) -> Path:

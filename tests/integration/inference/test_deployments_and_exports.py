@@ -1,0 +1,185 @@
+"""Deployments as detached servers that follow their alias without failing a request; export directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conveyor.adapters.tracking import MlflowTracker
+from conveyor.bootstrap import build_services
+from conveyor.services.deployments import deployment_service
+from conveyor.services.exports import ExportService
+from conveyor.settings import Settings
+
+from .conftest import free_port
+
+COLUMNS = ["age", "education_num", "hours_per_week"]
+NAME = "lgbm"
+MLSERVER = Path.home() / "venvs" / "servebench" / "bin" / "mlserver"
+
+
+def _save(rows: pd.DataFrame, path: Path, rounds: int) -> None:
+    import lightgbm as lgb
+    import mlflow.lightgbm
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    target = (rows["income"] == ">50K").astype("int64")
+    params = {"objective": "binary", "num_leaves": 7, "verbose": -1, "num_threads": 1, "seed": 0}
+    booster = lgb.train(params, lgb.Dataset(rows[COLUMNS], target), num_boost_round=rounds)
+    signature = ModelSignature(inputs=Schema([ColSpec("long", c) for c in COLUMNS]))
+    mlflow.lightgbm.save_model(booster, str(path), signature=signature, pip_requirements=["lightgbm"])
+
+
+@pytest.fixture(scope="module")
+def workspace(adult_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):
+    """A workspace whose registry holds `lgbm` versions 1 and 2, @champion on 1."""
+    root = tmp_path_factory.mktemp("deploy")
+    settings = Settings.for_home(root / "home")
+    tracker = MlflowTracker(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    for version, rounds in ((1, 5), (2, 15)):
+        path = root / f"v{version}"
+        _save(adult_rows, path, rounds)
+        tracker.register_model(NAME, source=str(path), run_id=None, tags={})  # type: ignore[arg-type]
+    tracker.set_alias(NAME, "champion", 1)
+    return settings, tracker, root
+
+
+def _infer(base: str, rows: np.ndarray, client: httpx.Client) -> httpx.Response:
+    body = {"inputs": [{"name": "x", "shape": list(rows.shape), "datatype": "FP64", "data": rows.ravel().tolist()}]}
+    return client.post(f"{base}/v2/models/{NAME}/infer", json=body)
+
+
+def test_deployment_follows_its_alias_without_failing_a_request(workspace, adult_rows) -> None:
+    settings, tracker, _ = workspace
+    service = deployment_service(build_services(settings))
+    port = free_port()
+    deployment = service.deploy(f"{NAME}@champion", "web", port=port, follow_seconds=0.3, wait_seconds=120)
+    try:
+        assert deployment.status == "running", service.logs("web")
+        assert deployment.model_version == "1"
+        assert [d.name for d in service.list()] == ["web"]
+        rows = adult_rows[COLUMNS].iloc[:5].to_numpy(dtype=float)
+        failures: list[str] = []
+        seen: list[str] = []
+        stop = threading.Event()
+
+        def hammer() -> None:
+            with httpx.Client(timeout=10) as client:
+                while not stop.is_set():
+                    r = _infer(deployment.url, rows, client)
+                    if r.status_code != 200:
+                        failures.append(r.text)
+                    else:
+                        seen.append(r.json()["model_version"])
+
+        threads = [threading.Thread(target=hammer) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        tracker.set_alias(NAME, "champion", 2)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not seen or seen[-1] != "2"):
+            time.sleep(0.1)
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert failures == []
+        assert seen[0] == "1"
+        assert seen[-1] == "2"
+        assert service.show("web").model_version == "2"
+        assert "conveyor_requests_total" in httpx.get(f"{deployment.url}/metrics").text
+        predictions = list((settings.home / "deployments" / "web" / "predictions").glob("*.jsonl"))
+        assert predictions
+    finally:
+        stopped = service.stop("web")
+    assert stopped.status == "stopped"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{deployment.url}/v2/health/ready", timeout=1)
+
+
+def test_exports_write_manifests_and_a_dockerfile(workspace, tmp_path) -> None:
+    settings, _, _ = workspace
+    exports = ExportService(build_services(settings).models)
+    exports.export(f"{NAME}:1", "kserve", tmp_path / "kserve", storage_uri="s3://bucket/lgbm/1")
+    isvc = yaml.safe_load((tmp_path / "kserve" / "inferenceservice.yaml").read_text())
+    assert (isvc["apiVersion"], isvc["kind"]) == ("serving.kserve.io/v1beta1", "InferenceService")
+    model = isvc["spec"]["predictor"]["model"]
+    assert model == {"modelFormat": {"name": "mlflow"}, "protocolVersion": "v2", "storageUri": "s3://bucket/lgbm/1"}
+    exports.export(f"{NAME}:1", "seldon", tmp_path / "seldon")
+    seldon = yaml.safe_load((tmp_path / "seldon" / "model.yaml").read_text())
+    assert (seldon["apiVersion"], seldon["kind"]) == ("mlops.seldon.io/v1alpha1", "Model")
+    assert seldon["spec"]["requirements"] == ["mlflow"]
+    assert "storageUri" in seldon["spec"]
+    dockerfile = (tmp_path / "seldon" / "Dockerfile").read_text()
+    assert 'conveyor", "serve", "/model"' in dockerfile
+    assert (tmp_path / "seldon" / "model" / "MLmodel").is_file()
+
+
+def test_mlserver_export_is_served_by_real_mlserver(workspace, adult_rows, tmp_path) -> None:
+    if not MLSERVER.exists():
+        pytest.skip(f"MLServer is not installed at {MLSERVER} (bench/serving.sh sets up that venv)")
+    settings, _, _ = workspace
+    out = tmp_path / "mlserver"
+    ExportService(build_services(settings).models).export(f"{NAME}:2", "mlserver", out)
+    assert json.loads((out / "model-settings.json").read_text())["implementation"] == "mlserver_mlflow.MLflowRuntime"
+    http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
+    (out / "settings.json").write_text(
+        json.dumps(
+            {"host": "127.0.0.1", "http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port,
+             "parallel_workers": 0}
+        )
+    )  # fmt: skip
+    env = {**os.environ, "MLSERVER_DEBUG": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    log_path = tmp_path / "mlserver.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(MLSERVER), "start", str(out)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"mlserver exited: {log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/v2/models/{NAME}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("mlserver did not get ready in 120 s")
+        rows = adult_rows[COLUMNS].iloc[:3]
+        body = {
+            "parameters": {"content_type": "pd"},
+            "inputs": [
+                {"name": c, "shape": [3], "datatype": "INT64", "data": rows[c].astype(int).tolist()} for c in COLUMNS
+            ],
+        }
+        answer = httpx.post(f"{base}/v2/models/{NAME}/infer", json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        import mlflow.pyfunc
+
+        expected = mlflow.pyfunc.load_model(str(out / "model")).predict(rows.astype("int64"))
+        np.testing.assert_allclose(answer.json()["outputs"][0]["data"], np.asarray(expected).ravel(), atol=1e-9)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait(5)
