@@ -6,6 +6,7 @@ it returns. Everything static (metadata, column converters) is computed once, at
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,10 +144,10 @@ class ModelRuntime:
         try:
             return self._predict(frame)
         except _INPUT_ERRORS as exc:
-            raise _rejected(exc) from exc
+            raise _rejected(exc, frame) from exc
         except Exception as exc:
             if getattr(exc, "error_code", None) in _INPUT_ERROR_CODES:
-                raise _rejected(exc) from exc
+                raise _rejected(exc, frame) from exc
             raise
 
     def explain(self, frame: pd.DataFrame) -> Any:
@@ -301,11 +302,37 @@ def _contributions_tensor(contributions: Any) -> dict[str, Any]:
     return tensor
 
 
-def _rejected(exc: BaseException) -> InvalidRequest:
+def _rejected(exc: BaseException, frame: pd.DataFrame | None = None) -> InvalidRequest:
     detail = str(getattr(exc, "message", None) or exc).strip() or type(exc).__name__
     if len(detail) > _MAX_DETAIL:
         detail = detail[: _MAX_DETAIL - 3] + "..."
-    return InvalidRequest(f"The model could not score this input: {detail}", field="inputs")
+    field, row = _locate(detail, frame)
+    return InvalidRequest(f"The model could not score this input: {detail}", field=field or "inputs", row=row)
+
+
+def _locate(detail: str, frame: pd.DataFrame | None) -> tuple[str | None, int | None]:
+    """The column and row holding a value the model's message quotes (e.g. an unseen category).
+
+    Predictors report "Found unknown categories ['Mars'] in column 3" or "... NaN ..." in their own
+    words; the value they quote is found in the request's text columns, so the client learns where.
+    """
+    if frame is None or frame.empty:
+        return None, None
+    quoted = [a or b for a, b in re.findall(r"'([^']{1,200})'|\"([^\"]{1,200})\"", detail)]
+    for value in quoted:
+        for name in frame.columns:
+            column = frame[name]
+            if column.dtype.kind != "O":
+                continue
+            hits = np.flatnonzero(column.to_numpy() == value)
+            if hits.size:
+                return str(name), int(hits[0])
+    if "nan" in detail.lower() or "missing" in detail.lower():
+        for name in frame.columns:
+            missing = frame[name].isna().to_numpy()
+            if missing.any():
+                return str(name), int(missing.argmax())
+    return None, None
 
 
 def _predict_function(predictor: Any, *, validated: bool) -> Callable[[pd.DataFrame], Any]:

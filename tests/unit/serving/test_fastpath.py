@@ -113,3 +113,12 @@ def test_compiled_model_answers_like_lightgbm(lgbm_fast_model: LoadedModel, adul
     assert runtime.fast.compiled is not None
     matrix = _codes(adult).iloc[:200].to_numpy(dtype=float)
     np.testing.assert_allclose(runtime.fast.predict(matrix), lgbm_fast_model.native.predict(matrix), atol=1e-12)
+
+
+def test_unseen_category_names_the_field_and_row(runtime: ModelRuntime, rows: pd.DataFrame) -> None:
+    rows = rows.copy()
+    rows.loc[2, "workclass"] = "Astronaut"
+    with pytest.raises(InvalidRequest) as caught:
+        runtime.infer_v2(orjson.dumps(per_column(rows)))
+    assert (caught.value.field, caught.value.row) == ("workclass", 2)
+    assert "Astronaut" in caught.value.message

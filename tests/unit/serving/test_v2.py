@@ -172,7 +172,7 @@ def test_model_errors_caused_by_input_are_invalid_requests(runtime: ModelRuntime
     request = replace(per_column(rows), "workclass", data=["Private", "Astronaut", "Private"])
     error = rejected(runtime, request)
     assert "could not score" in error.message
-    assert error.field == "inputs"
+    assert (error.field, error.row) == ("workclass", 1)  # the unseen category, located
 
 
 def test_metadata(runtime: ModelRuntime) -> None:
