@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.domain.models import ModelRef
+from conveyor.errors import NotFound
 from conveyor.services.models import ModelService
 
 if TYPE_CHECKING:
@@ -74,7 +75,12 @@ class ServingService:
         """Fail fast on a model that does not exist; returns the name it will be served under."""
         path = Path(model).expanduser()
         if path.is_dir():
-            self._models.load(model)
+            # Only look: loading here would keep a copy of the model in the supervisor of the workers.
+            if not (path / "MLmodel").is_file():
+                raise NotFound(
+                    f"{path} is not an MLflow model directory (it has no MLmodel file).",
+                    hint="Give a registered model as NAME[@ALIAS] or a folder written by mlflow.*.save_model.",
+                )
             return path.resolve().name
         return self._models.resolve(model).name
 
