@@ -193,3 +193,17 @@ def test_swap_under_load_fails_no_request(models, matrix) -> None:
             t.join()
     assert failures == []
     assert seen == {"1", "2"}
+
+
+def test_access_log_is_one_json_line_per_request(models, matrix) -> None:
+    import io
+
+    import orjson
+
+    stream = io.StringIO()
+    for base in serve(create_app(ModelRuntime(models[0]), access_log=True, log_stream=stream)):
+        httpx.post(f"{base}/v2/models/{NAME}/infer", json=tensor(matrix), headers={"x-request-id": "acc-1"})
+        httpx.post(f"{base}/v2/models/{NAME}/infer", content=b"{", headers={"content-type": "application/json"})
+    first, second = (orjson.loads(line) for line in stream.getvalue().splitlines())
+    assert (first["status"], first["request_id"], first["rows"], first["model_version"]) == (200, "acc-1", 10, "1")
+    assert second["status"] == 400
