@@ -183,3 +183,33 @@ def test_mlserver_export_is_served_by_real_mlserver(workspace, adult_rows, tmp_p
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait(5)
+
+
+def test_cli_deploy_list_show_logs_stop_and_export(workspace, conveyor_process, tmp_path) -> None:
+    settings, _, _ = workspace
+    home = settings.home
+    port = free_port()
+    deployed = conveyor_process("deploy", f"{NAME}:1", "--name", "cli", "--port", port, "--json", home=home)
+    assert deployed.returncode == 0, deployed.stderr
+    try:
+        record = json.loads(deployed.stdout)
+        assert (record["status"], record["model_version"], record["url"]) == (
+            "running",
+            "1",
+            f"http://127.0.0.1:{port}",
+        )
+        listing = conveyor_process("deployments", "list", "--json", home=home)
+        assert [d["name"] for d in json.loads(listing.stdout) if d["status"] == "running"] == ["cli"]
+        again = conveyor_process("deploy", f"{NAME}:1", "--name", "cli", "--port", port, home=home)
+        assert again.returncode == 1
+        assert "already running" in again.stdout + again.stderr
+        assert conveyor_process("deployments", "logs", "cli", home=home).returncode == 0
+    finally:
+        stopped = conveyor_process("deployments", "stop", "cli", home=home)
+    assert stopped.returncode == 0, stopped.stderr
+    assert json.loads(conveyor_process("deployments", "show", "cli", "--json", home=home).stdout)["status"] == "stopped"
+    missing = conveyor_process("deployments", "show", "nope", home=home)
+    assert missing.returncode == 1
+    exported = conveyor_process("export", f"{NAME}@champion", "--format", "kserve", "--out", tmp_path / "k", home=home)
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "k" / "inferenceservice.yaml").is_file()
