@@ -41,6 +41,8 @@ MAX_SKIPPED_PROPOSALS = 20
 MAX_REFIT_SHARE = 0.2
 # Trials whose fold models are kept as ensemble candidates (the best ones; the others' models are dropped).
 ENSEMBLE_CANDIDATES = 8
+# A class below this share of the rows counts as a minority worth weighting up (for label metrics).
+MINORITY_SHARE = 0.10
 # When the budget is already spent before the first trial, it still gets this long to produce a model.
 MIN_FIRST_TRIAL_SECONDS = 3.0
 # Greedy selection steps (members drawn with replacement, so weights are multiples of 1/ENSEMBLE_ROUNDS).
@@ -115,6 +117,11 @@ def run_automl(
         max_trials=max_trials,
         on_event=on_event,
     )
+    if search.balance_classes:
+        warnings.append(
+            f"A class has under {MINORITY_SHARE:.0%} of the rows and {chosen_metric.name} reads predicted labels: "
+            "classes are weighted inversely to their frequency."
+        )
     search.run()
     ensemble = search.build_ensemble()
     if (
@@ -200,6 +207,7 @@ class _Search:
         self.seed, self.n_jobs = seed, n_jobs
         self.started, self.deadline, self.max_trials, self.on_event = started, deadline, max_trials, on_event
         self.splits = make_splits(y, task, seed)
+        self.balance_classes = needs_balancing(y, task, metric)
         # the rows some fold validates, in order: where out-of-fold predictions exist
         self.oof_rows = np.sort(np.concatenate([valid for _, valid in self.splits]))
         self.candidates: list[_Candidate] = []
@@ -364,7 +372,9 @@ class _Search:
             if out_of_time and not family.stops_on_time and self.incumbent is not None:
                 raise _OutOfTime(f"Stopped after {done} of {len(self.splits)} folds to keep within the time budget.")
             valid_features, valid_y = self.features.iloc[valid], self.y[valid]
-            estimator = family.make_estimator(params, task=self.task, seed=self.seed, n_jobs=self.n_jobs)
+            estimator = family.make_estimator(
+                self._weighted(family, params), task=self.task, seed=self.seed, n_jobs=self.n_jobs
+            )
             # spread the time left evenly over the folds still to run
             fold_stop = None if stop_at is None else fold_started + (stop_at - fold_started) / (len(self.splits) - done)
             facts.append(
@@ -386,6 +396,10 @@ class _Search:
             oof[valid] = prediction
             estimators.append(estimator)
         return scores, fit_seconds, predict_seconds, estimators, facts, oof
+
+    def _weighted(self, family: ModelFamily, params: dict[str, Any]) -> dict[str, Any]:
+        """Class weights for imbalanced data when the metric reads predicted labels (see `needs_balancing`)."""
+        return family.balanced(params) if self.balance_classes else params
 
     def _predict(self, estimator: Any, features: pd.DataFrame) -> np.ndarray:
         if self.n_classes is None:
@@ -446,7 +460,9 @@ class _Search:
                 data={"trial": incumbent.result.model_dump()},
             )
         )
-        estimator = incumbent.family.make_estimator(params, task=self.task, seed=self.seed, n_jobs=self.n_jobs)
+        estimator = incumbent.family.make_estimator(
+            self._weighted(incumbent.family, params), task=self.task, seed=self.seed, n_jobs=self.n_jobs
+        )
         incumbent.family.fit(estimator, self.features, self.y, stop_at=self.finish_by)
         return incumbent.result, estimator, params
 
@@ -509,6 +525,19 @@ class _Search:
             [FoldEnsemble(self.candidates[i].estimators, self.n_classes) for i in used], weights, self.n_classes
         )
         return result, estimator, dict(result.params)
+
+
+def needs_balancing(y: np.ndarray, task: Task, metric: Metric) -> bool:
+    """Whether to weight classes: a minority class under MINORITY_SHARE and a metric on predicted labels.
+
+    Probability and ranking metrics (roc_auc, log_loss) are best served by unweighted, calibrated
+    probabilities; label metrics (accuracy, balanced accuracy, f1) take the argmax, which on imbalanced
+    data rarely picks the minority class unless it is weighted up.
+    """
+    if task is Task.REGRESSION or metric.needs_proba:
+        return False
+    shares = np.bincount(y) / len(y)
+    return bool(shares.min() < MINORITY_SHARE)
 
 
 def _suggest(trial: optuna.Trial, name: str, distribution: BaseDistribution) -> Any:

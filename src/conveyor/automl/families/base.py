@@ -58,6 +58,10 @@ class ModelFamily:
     def refit_params(self, params: dict[str, Any], fit_facts: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(params)
 
+    def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with the classes weighted inversely to their frequency (unchanged if the family cannot)."""
+        return dict(params)
+
 
 def target_type(task: Task) -> str:
     """scikit-learn's name for the kind of target a task learns."""

@@ -113,6 +113,9 @@ class CatBoostFamily(ModelFamily):
     relative_cost = 4.0
     stops_on_time = True
 
+    def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, "auto_class_weights": "Balanced"}
+
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         return dict(SEARCH_SPACE)
 

@@ -59,6 +59,9 @@ class HistGradientBoostingFamily(ModelFamily):
     relative_cost = 1.5
     stops_on_time = True
 
+    def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, "class_weight": "balanced"}
+
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         return dict(SEARCH_SPACE)
 

@@ -26,6 +26,9 @@ class LinearFamily(ModelFamily):
     relative_cost = 0.5
     stops_on_time = True
 
+    def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, "class_weight": "balanced"}
+
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         if task is Task.REGRESSION:
             return {"alpha": FloatDistribution(1e-3, 1e3, log=True)}

@@ -26,6 +26,9 @@ class ForestFamily(ModelFamily):
     stops_on_time = True
     regressor: ClassVar[type[BaseEstimator]]
 
+    def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, "class_weight": "balanced"}
+
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
         return {
             "n_estimators": IntDistribution(100, 500, step=50),
