@@ -7,6 +7,7 @@ service logs the folder with the registered model.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +243,8 @@ def _plots(card: dict[str, Any], folder: Path) -> list[Path]:
         save("confusion_matrix", confusion)
 
     importance = list(card["feature_importance"].items())[:20][::-1]
+    if not importance:
+        return written
 
     def importance_bars(ax: Any) -> None:
         ax.barh([name for name, _ in importance], [value for _, value in importance])
@@ -261,25 +264,42 @@ def write_model_card(
     summary: dict[str, Any] | None = None,
     sample_rows: int = 200,
     seed: int = 0,
+    deadline: float | None = None,
 ) -> list[Path]:
     """Write `model_card.json` and the evaluation PNGs for `model` into `folder`; the written paths.
 
     `frame` holds raw training rows (a sample of `sample_rows` is explained); `oof_y` and
-    `oof_prediction` are the out-of-fold truth (class indices or numbers) and predictions.
+    `oof_prediction` are the out-of-fold truth (class indices or numbers) and predictions. Past the
+    monotonic `deadline`, the dearer parts (importance, plots) are skipped and listed under "skipped".
     """
+
+    def late() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
     folder.mkdir(parents=True, exist_ok=True)
     sample = frame.sample(min(sample_rows, len(frame)), random_state=seed) if len(frame) > sample_rows else frame
-    card = {
+    skipped = []
+    card: dict[str, Any] = {
         "family": model.family,
         "task": model.task.value,
         "target": model.target,
         "params": model.params,
         **(summary or {}),
-        "feature_importance": feature_importance(model, sample),
         "evaluation": evaluation(
             model.task, np.asarray(oof_y), np.asarray(oof_prediction, dtype=float), model.classes_
         ),
     }
+    if late():
+        skipped.append("feature_importance")
+        card["feature_importance"] = {}
+    else:
+        card["feature_importance"] = feature_importance(model, sample)
+    plots = []
+    if late():
+        skipped.append("plots")
+    else:
+        plots = _plots(card, folder)
+    card["skipped"] = skipped
     path = folder / "model_card.json"
     path.write_text(json.dumps(card, indent=1, default=str))
-    return [path, *_plots(card, folder)]
+    return [path, *plots]

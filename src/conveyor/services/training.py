@@ -32,6 +32,8 @@ DEFAULT_TIME_BUDGET_S = 60.0
 # ensemble of fold models pickles large), registration 0.1-0.3 s, interpreter exit about 0.5 s.
 _RESERVE_FIXED_S = 8.0
 _RESERVE_SHARE = 0.03
+# The model card's importance and plots are skipped once less than this is left for logging and exiting.
+_LOGGING_RESERVE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,8 @@ class TrainingService:
             if holdout_score is not None:
                 metrics[f"holdout_{metric}"] = holdout_score
             with tempfile.TemporaryDirectory() as scratch:
-                card = self._model_card(result, frame, metric, Path(scratch) / "model_card")
+                card_deadline = None if time_budget is None else started_at + time_budget - _LOGGING_RESERVE_S
+                card = self._model_card(result, frame, metric, Path(scratch) / "model_card", card_deadline)
                 source = tracker.log_model(
                     run_id,
                     result.model,
@@ -285,7 +288,9 @@ class TrainingService:
         )
 
     @staticmethod
-    def _model_card(result: automl.AutoMLResult, frame: pd.DataFrame, metric: str, folder: Path) -> dict[str, Path]:
+    def _model_card(
+        result: automl.AutoMLResult, frame: pd.DataFrame, metric: str, folder: Path, deadline: float | None
+    ) -> dict[str, Path]:
         """The model card (importance, evaluation plots on out-of-fold rows) as artifacts to log with the model."""
         from conveyor import automl
 
@@ -297,6 +302,7 @@ class TrainingService:
             result.oof_y,
             result.oof_prediction,
             folder,
+            deadline=deadline,
             summary={
                 "metric": metric,
                 "cv_mean": result.best.cv_mean,

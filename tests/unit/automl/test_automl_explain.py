@@ -61,3 +61,12 @@ def test_regression_model_card(diabetes: pd.DataFrame, tmp_path: Path) -> None:
     card = json.loads((tmp_path / "model_card.json").read_text())
     assert card["evaluation"]["r2"] > 0.3
     assert max(card["feature_importance"], key=card["feature_importance"].get) in {"bmi", "s5", "bp"}
+
+
+def test_a_late_model_card_skips_the_dear_parts(diabetes: pd.DataFrame, tmp_path: Path) -> None:
+    result = run_automl(diabetes, "target", max_trials=1, families=["linear"])
+    written = write_model_card(result.model, diabetes, result.oof_y, result.oof_prediction, tmp_path, deadline=0.0)
+    assert [p.name for p in written] == ["model_card.json"]
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert card["skipped"] == ["feature_importance", "plots"]
+    assert card["evaluation"]["rmse"] > 0
