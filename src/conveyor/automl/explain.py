@@ -57,6 +57,16 @@ def _member_contributions(estimator: Any, features: pd.DataFrame) -> np.ndarray:
     return np.asarray(contributions, dtype=float).reshape(len(features), -1)
 
 
+def _all_classes(values: np.ndarray, member: Any, n_classes: int, n_features: int) -> np.ndarray:
+    """A multiclass member's contributions laid out for every class (zeros for classes its fold never saw)."""
+    if n_classes == 1 or values.shape[1] == n_classes * (n_features + 1):
+        return values
+    seen = np.asarray(member.classes_, dtype=int)
+    full = np.zeros((len(values), n_classes, n_features + 1))
+    full[:, seen, :] = values.reshape(len(values), len(seen), n_features + 1)
+    return full.reshape(len(values), -1)
+
+
 def contributions(model: TabularModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Per-row feature contributions (SHAP values of the tree models) on the raw-score scale.
 
@@ -72,7 +82,11 @@ def contributions(model: TabularModel, frame: pd.DataFrame) -> pd.DataFrame:
         )
     features = model.preprocessor.transform(frame)
     total_weight = sum(w for _, w in members)
-    summed = sum(w / total_weight * _member_contributions(m, features) for m, w in members)
+    n_classes = len(model.classes_) if model.task is Task.MULTICLASS else 1
+    summed = sum(
+        w / total_weight * _all_classes(_member_contributions(m, features), m, n_classes, features.shape[1])
+        for m, w in members
+    )
     names = [*map(str, features.columns), "bias"]
     if model.task is Task.MULTICLASS:
         columns = [f"contrib_{label}_{name}" for label in model.classes_ for name in names]

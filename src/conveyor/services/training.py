@@ -296,20 +296,24 @@ class TrainingService:
 
         if result.oof_y is None or result.oof_prediction is None:
             return {}
-        automl.write_model_card(
-            result.model,
-            frame[frame[result.model.target].notna()],
-            result.oof_y,
-            result.oof_prediction,
-            folder,
-            deadline=deadline,
-            summary={
-                "metric": metric,
-                "cv_mean": result.best.cv_mean,
-                "cv_std": result.best.cv_std,
-                "leaderboard": [t.model_dump(mode="json") for t in result.leaderboard],
-            },
-        )
+        try:
+            automl.write_model_card(
+                result.model,
+                frame[frame[result.model.target].notna()],
+                result.oof_y,
+                result.oof_prediction,
+                folder,
+                deadline=deadline,
+                summary={
+                    "metric": metric,
+                    "cv_mean": result.best.cv_mean,
+                    "cv_std": result.best.cv_std,
+                    "leaderboard": [t.model_dump(mode="json") for t in result.leaderboard],
+                },
+            )
+        except Exception as error:  # the model matters more than its card: log it without one
+            result.warnings.append(f"No model card: {type(error).__name__}: {error}")
+            return {}
         return {"model_card": folder}
 
     @staticmethod
