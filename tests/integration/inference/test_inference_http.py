@@ -140,6 +140,9 @@ class _Answer:
         self.body = body
         self.rows = 0
         self.model_version = "1"
+        self.request_id = None
+        self.inputs = self.outputs = None
+        self.seconds = 0.0
 
 
 def test_unexpected_errors_are_500_json_without_traceback_and_serving_goes_on(
