@@ -132,3 +132,22 @@ def test_malformed_json_is_a_400(server):
     response = httpx.post(f"{server}/invocations", content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "error" in response.json()
+
+
+def test_explain_returns_the_automl_contributions(server, trained):
+    _, rows = trained
+    body = v2_request(rows.head(2)) | {"parameters": {"explain": True}}
+    response = httpx.post(f"{server}/v2/models/income/infer", json=body)
+    if response.status_code == 400:  # the search picked a family without tree contributions
+        assert "contribution" in response.json()["error"].lower()
+        return
+    assert response.status_code == 200, response.text
+    outputs = {o["name"]: o for o in response.json()["outputs"]}
+    contributions = outputs["contributions"]
+    assert contributions["shape"][0] == 2
+    assert "contrib_bias" in contributions["parameters"]["columns"]
+
+
+def test_metrics_and_openapi(server):
+    assert "conveyor_requests_total" in httpx.get(f"{server}/metrics").text
+    assert "/invocations" in httpx.get(f"{server}/openapi.json").json()["paths"]

@@ -99,7 +99,7 @@ class ServingService:
             batching=options.batching,
             compile_cache=options.compile_cache,
         )
-        return ModelRuntime(loaded, limits)
+        return ModelRuntime(loaded, limits, explainer=_explainer(loaded.predictor))
 
     def stack(self, model: str, name: str | None = None, options: ServeOptions | None = None) -> ServingStack:
         """Router, metrics, prediction log and alias follower for one worker serving `model`."""
@@ -130,6 +130,18 @@ class ServingService:
     def current_version(self, model: str) -> str:
         """The version `model` (NAME@ALIAS, NAME:VERSION) names in the registry now."""
         return str(self._models.resolve(model).version)
+
+
+def _explainer(predictor: Any) -> Any:
+    """Contributions of a Conveyor tabular model (the AutoML engine's tree SHAP values), else None."""
+    tabular = getattr(predictor, "model", None)
+    if tabular is None:
+        return None
+    from conveyor import automl
+
+    if not isinstance(tabular, automl.TabularModel):
+        return None
+    return lambda frame: automl.contributions(tabular, frame)
 
 
 class AliasFollower:

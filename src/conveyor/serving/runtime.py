@@ -74,8 +74,13 @@ class Scored:
 class ModelRuntime:
     """Validate requests against the model's signature, predict, and encode the answer."""
 
-    def __init__(self, model: LoadedModel, limits: Limits | None = None) -> None:
+    def __init__(
+        self, model: LoadedModel, limits: Limits | None = None, explainer: Callable[[pd.DataFrame], Any] | None = None
+    ) -> None:
         self.model = model
+        # Per-row contributions for `parameters.explain`: given by the caller, else the predictor's own
+        # `explain(frame)` when it has one (duck-typed), else LightGBM's on the fast path.
+        self._explainer = explainer or getattr(model.predictor, "explain", None)
         self.limits = limits or Limits()
         self.name = model.name
         self.version = str(model.version)
@@ -152,13 +157,13 @@ class ModelRuntime:
 
     def explain(self, frame: pd.DataFrame) -> Any:
         """Per-row contributions, when the model offers them (LightGBM natively, or a predictor's `explain`)."""
-        if self.fast is not None:
+        if self.fast is not None and not callable(self._explainer):
             contributions = self.fast.explain(self._matrix_of(frame))
             columns = [*self.signature.names, "bias"]
             if contributions.ndim == 2 and contributions.shape[1] == len(columns):
                 return pd.DataFrame(contributions, columns=columns)
             return contributions
-        explain = getattr(self.model.predictor, "explain", None)
+        explain = self._explainer
         if not callable(explain):
             raise InvalidRequest(
                 "This model offers no explanations.", field="parameters.explain", hint="Leave `explain` out."
