@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING
 from conveyor.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from conveyor.adapters.artifacts import FsspecArtifactStore
     from conveyor.adapters.store import SqlMetadataStore
+    from conveyor.adapters.store.deployments import SqlDeploymentStore
     from conveyor.adapters.tracking import MlflowTracker
     from conveyor.services.datasets import DatasetService
     from conveyor.services.demo import DemoService
+    from conveyor.services.deployments import DeploymentService
     from conveyor.services.models import ModelService
     from conveyor.services.prediction import PredictionService
     from conveyor.services.recipes import RecipeService
@@ -31,11 +35,23 @@ class Services:
         self.settings = settings
 
     @cached_property
-    def store(self) -> SqlMetadataStore:
-        from conveyor.adapters.store import SqlMetadataStore
+    def engine(self) -> Engine:
+        """The metadata database, migrated to the newest schema on first use."""
         from conveyor.adapters.store.database import create_database_engine
 
-        return SqlMetadataStore(create_database_engine(self.settings.database_url))
+        return create_database_engine(self.settings.database_url)
+
+    @cached_property
+    def store(self) -> SqlMetadataStore:
+        from conveyor.adapters.store import SqlMetadataStore
+
+        return SqlMetadataStore(self.engine)
+
+    @cached_property
+    def deployment_store(self) -> SqlDeploymentStore:
+        from conveyor.adapters.store.deployments import SqlDeploymentStore
+
+        return SqlDeploymentStore(self.engine)
 
     @cached_property
     def artifacts(self) -> FsspecArtifactStore:
@@ -94,6 +110,12 @@ class Services:
         from conveyor.services.demo import DemoService
 
         return DemoService(self.datasets, self.training)
+
+    @cached_property
+    def deployments(self) -> DeploymentService:
+        from conveyor.services.deployments import DeploymentService
+
+        return DeploymentService(lambda: self.deployment_store, self.serving, self.settings.home)
 
 
 def build_services(settings: Settings | None = None) -> Services:

@@ -20,7 +20,6 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from conveyor.domain.models import Deployment
 from conveyor.domain.ports import DeploymentStore
@@ -233,20 +232,3 @@ def _tail(path: Path, lines: int) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-def deployment_service(services: Any) -> DeploymentService:
-    """The service over the workspace's metadata database (until `bootstrap.Services` wires `deployments`)."""
-    wired = getattr(type(services), "deployments", None)
-    if wired is not None:
-        return services.deployments
-    from functools import cache
-
-    @cache
-    def store() -> DeploymentStore:
-        from conveyor.adapters.store.database import create_database_engine
-        from conveyor.adapters.store.deployments import SqlDeploymentStore
-
-        return SqlDeploymentStore(create_database_engine(services.settings.database_url))
-
-    return DeploymentService(store, services.serving, services.settings.home)

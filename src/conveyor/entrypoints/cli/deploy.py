@@ -24,9 +24,8 @@ def deploy(
     """Start serving MODEL in the background as deployment NAME; it follows its alias."""
     from conveyor.entrypoints.cli.context import services
     from conveyor.entrypoints.cli.render import console, print_json
-    from conveyor.services.deployments import deployment_service
 
-    deployment = deployment_service(services()).deploy(
+    deployment = services().deployments.deploy(
         model,
         name,
         host=host,

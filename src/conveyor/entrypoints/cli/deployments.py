@@ -11,9 +11,8 @@ JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 def _service():  # type: ignore[no-untyped-def]
     from conveyor.entrypoints.cli.context import services
-    from conveyor.services.deployments import deployment_service
 
-    return deployment_service(services())
+    return services().deployments
 
 
 def _row(d) -> dict:  # type: ignore[no-untyped-def]
