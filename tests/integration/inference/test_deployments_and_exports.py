@@ -17,7 +17,6 @@ import yaml
 
 from conveyor.adapters.tracking import MlflowTracker
 from conveyor.bootstrap import build_services
-from conveyor.services.deployments import deployment_service
 from conveyor.services.exports import ExportService
 from conveyor.settings import Settings
 
@@ -62,7 +61,7 @@ def _infer(base: str, rows: np.ndarray, client: httpx.Client) -> httpx.Response:
 
 def test_deployment_follows_its_alias_without_failing_a_request(workspace, adult_rows) -> None:
     settings, tracker, _ = workspace
-    service = deployment_service(build_services(settings))
+    service = build_services(settings).deployments
     port = free_port()
     deployment = service.deploy(f"{NAME}@champion", "web", port=port, follow_seconds=0.3, wait_seconds=120)
     try:
