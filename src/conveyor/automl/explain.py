@@ -276,7 +276,7 @@ def write_model_card(
     folder: Path,
     *,
     summary: dict[str, Any] | None = None,
-    sample_rows: int = 200,
+    sample_rows: int = 100,
     seed: int = 0,
     deadline: float | None = None,
 ) -> list[Path]:

@@ -33,7 +33,7 @@ DEFAULT_TIME_BUDGET_S = 60.0
 _RESERVE_FIXED_S = 8.0
 _RESERVE_SHARE = 0.03
 # The model card's importance and plots are skipped once less than this is left for logging and exiting.
-_LOGGING_RESERVE_S = 5.0
+_LOGGING_RESERVE_S = 8.0
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,9 @@ def test_classification_model_card(breast_cancer: pd.DataFrame, tmp_path: Path) 
 
 def test_regression_model_card(diabetes: pd.DataFrame, tmp_path: Path) -> None:
     result = run_automl(diabetes, "target", max_trials=1, families=["linear"])
-    written = write_model_card(result.model, diabetes, result.oof_y, result.oof_prediction, tmp_path)
+    written = write_model_card(
+        result.model, diabetes, result.oof_y, result.oof_prediction, tmp_path, sample_rows=len(diabetes)
+    )
     assert {"model_card.json", "residuals.png", "predicted_vs_actual.png", "feature_importance.png"} <= {
         p.name for p in written
     }
