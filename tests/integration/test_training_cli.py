@@ -123,7 +123,7 @@ def test_a_worse_model_does_not_take_the_champion_alias(cli, adult_slice):
 def test_bench_datasets_train_and_predict(cli, shared, tmp_path, dataset, target, task):
     source = shared("bench", dataset)
     frame = pd.read_csv(source)
-    outcome = train(cli, "--data", source, "--target", target, "--max-trials", "3", "--name", "bench")
+    outcome = train(cli, "--data", source, "--target", target, "--max-trials", "1", "--name", "bench")
     assert outcome["task"] == task
     scoring = tmp_path / "rows.csv"
     frame.drop(columns=[target]).head(50).to_csv(scoring, index=False)
