@@ -34,11 +34,16 @@ class ModelFamily:
     # the most training rows the family is tried on (None: any number)
     max_rows: ClassVar[int | None] = None
 
+    # The search space and portfolio, for families whose choices do not depend on the task;
+    # the others override `search_space` and `portfolio`.
+    space: ClassVar[dict[str, BaseDistribution]]
+    configs: ClassVar[list[dict[str, Any]]]
+
     def search_space(self, task: Task) -> dict[str, BaseDistribution]:
-        raise NotImplementedError
+        return dict(self.space)
 
     def portfolio(self, task: Task) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        return [dict(config) for config in self.configs]
 
     def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
         raise NotImplementedError

@@ -112,15 +112,11 @@ class CatBoostFamily(ModelFamily):
     name = "catboost"
     relative_cost = 4.0
     stops_on_time = True
+    space = SEARCH_SPACE
+    configs = PORTFOLIO
 
     def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, "auto_class_weights": "Balanced"}
-
-    def search_space(self, task: Task) -> dict[str, BaseDistribution]:
-        return dict(SEARCH_SPACE)
-
-    def portfolio(self, task: Task) -> list[dict[str, Any]]:
-        return [dict(config) for config in PORTFOLIO]
 
     def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
         return CatBoostModel(task=task.value, params=dict(params), seed=seed, n_jobs=n_jobs)

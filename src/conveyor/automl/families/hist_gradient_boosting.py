@@ -58,15 +58,11 @@ class HistGradientBoostingFamily(ModelFamily):
     name = "hist_gradient_boosting"
     relative_cost = 1.5
     stops_on_time = True
+    space = SEARCH_SPACE
+    configs = PORTFOLIO
 
     def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, "class_weight": "balanced"}
-
-    def search_space(self, task: Task) -> dict[str, BaseDistribution]:
-        return dict(SEARCH_SPACE)
-
-    def portfolio(self, task: Task) -> list[dict[str, Any]]:
-        return [dict(config) for config in PORTFOLIO]
 
     def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
         boosting = HistGradientBoostingRegressor if task is Task.REGRESSION else HistGradientBoostingClassifier

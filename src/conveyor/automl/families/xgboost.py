@@ -64,12 +64,8 @@ class XGBoostFamily(ModelFamily):
     name = "xgboost"
     relative_cost = 1.5
     stops_on_time = True
-
-    def search_space(self, task: Task) -> dict[str, BaseDistribution]:
-        return dict(SEARCH_SPACE)
-
-    def portfolio(self, task: Task) -> list[dict[str, Any]]:
-        return [dict(config) for config in PORTFOLIO]
+    space = SEARCH_SPACE
+    configs = PORTFOLIO
 
     def make_estimator(self, params: dict[str, Any], *, task: Task, seed: int, n_jobs: int) -> BaseEstimator:
         import xgboost
