@@ -14,14 +14,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_limits
 
-from conveyor.automl.families.base import ModelFamily
+from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
 from conveyor.domain.training import Task
 
 MAX_ITERATIONS = 1000
 ITERATIONS_PER_STEP = 50
-# as for LightGBM: below this many rows OpenMP barriers on a busy host cost more than threads save
-# (measured 24 s with all threads against under 2 s with one on 1,500 rows of adult census)
-MULTITHREAD_MIN_ROWS = 50_000
 # the most levels scikit-learn's native categorical splits take; columns with more become their codes
 MAX_NATIVE_LEVELS = 250
 

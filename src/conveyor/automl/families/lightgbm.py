@@ -10,15 +10,12 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
-from conveyor.automl.families.base import ModelFamily
+from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
 from conveyor.domain.training import Task
 
 # an upper bound only: early stopping on the validation split picks the real number of rounds
 MAX_ROUNDS = 5000
 EARLY_STOPPING_ROUNDS = 50
-# Below this many rows, OpenMP's thread start-up and barriers cost more than a second thread saves
-# (measured 5x slower with 2 threads than with 1 on 3,000 rows of adult census on a busy 2-core host).
-MULTITHREAD_MIN_ROWS = 50_000
 # the final model sees all rows, about a fold more than each CV model, so it may use a few more rounds
 REFIT_ROUNDS_FACTOR = 1.1
 

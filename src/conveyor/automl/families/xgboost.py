@@ -10,13 +10,11 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
-from conveyor.automl.families.base import ModelFamily
+from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
 from conveyor.domain.training import Task
 
 MAX_ROUNDS = 5000
 EARLY_STOPPING_ROUNDS = 50
-# as for LightGBM: OpenMP start-up costs more than a second thread saves on small data
-MULTITHREAD_MIN_ROWS = 50_000
 REFIT_ROUNDS_FACTOR = 1.1
 
 SEARCH_SPACE: dict[str, BaseDistribution] = {
