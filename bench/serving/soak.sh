@@ -7,17 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$(dirname "$here")")
 workers=${1:-1}; payload=${2:-single}; seconds=${SOAK_SECONDS:-300}
-model_dir=${MODEL_DIR:-${TMPDIR:-/tmp}/conveyor-bench/serving-model}
-lua=${LUA:-$repo/../shared/bench/serving/post.lua}
 port=${PORT:-18331}
-OMP_NUM_THREADS=1 setsid "$repo/.venv/bin/conveyor" serve "$model_dir/mlflow/demo-lgbm" --name demo-lgbm \
-  --port "$port" --workers "$workers" ${CONVEYOR_ARGS:-} &
-pid=$!
-trap 'kill -TERM -- -$pid 2>/dev/null || true' EXIT
-until curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null; do
-  kill -0 $pid 2>/dev/null || { echo "server exited" >&2; exit 1; }
-  sleep 0.3
-done
+source "$here/start_server.sh"
 rss() { ps -o rss= -g "$pid" | awk '{s+=$1} END {print s}'; }
 url="http://127.0.0.1:$port/v2/models/demo-lgbm/infer"
 body="$model_dir/payloads/v2_${payload}.json"
