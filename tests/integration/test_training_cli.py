@@ -104,12 +104,25 @@ def test_same_seed_gives_the_same_leaderboard(cli, adult_slice):
     assert order("first") == order("second")
 
 
-def test_a_worse_model_does_not_take_the_champion_alias(cli, adult_slice):
-    train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "4", "--name", "income")
-    result = cli("models", "promote", "income:1", "--alias", "champion")
-    assert result.exit_code == 0
+def test_a_worse_model_does_not_take_the_champion_alias(cli, adult_slice, tmp_path):
+    first = train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "4", "--name", "income")
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("".join(adult_slice.read_text().splitlines(keepends=True)[:121]))
+    second = train(cli, "--data", tiny, "--target", "income", "--max-trials", "1", "--name", "income")
+    assert second["best"]["cv_mean"] < first["best"]["cv_mean"]
+    assert (second["version"], second["champion"]) == (2, False)
     shown = json.loads(cli("models", "show", "income", "--json").stdout)
     assert shown[0]["aliases"] == ["champion"]
+    assert shown[1]["aliases"] == []
+
+    result = cli("models", "promote", "income:2", "--alias", "champion")
+    assert result.exit_code == 0
+    shown = json.loads(cli("models", "show", "income", "--json").stdout)
+    assert [v["aliases"] for v in shown] == [[], ["champion"]]
+
+    missing = cli("models", "promote", "income:9")
+    assert missing.exit_code == 1
+    assert "has no version 9" in missing.stderr
 
 
 @pytest.mark.parametrize(
