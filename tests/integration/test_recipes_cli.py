@@ -143,3 +143,18 @@ def test_every_step_kind_through_the_sdk(home, demo_csv, tmp_path):
     assert frame["n"].sum() == 48_842 + 5000
     report = ws.profile("adult", target="income")
     assert "Profile of adult:1" in report._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [(("recipes", "run"), "Recipe file"), (("datasets", "expect", "adult", "--file"), "Expectations file")],
+    ids=["recipe", "expectations"],
+)
+def test_missing_or_broken_yaml_files_are_named(cli, adult, command, what):
+    missing = cli(*command, adult / "nowhere.yaml")
+    assert missing.exit_code == 1
+    assert f"{what} {adult / 'nowhere.yaml'} does not exist" in missing.stderr
+    broken = _write(adult, "broken.yaml", "steps: [unclosed\n")
+    result = cli(*command, broken)
+    assert result.exit_code == 1
+    assert "broken.yaml is not valid YAML" in result.stderr

@@ -342,6 +342,12 @@ class DatasetService:
         self._store.set_expectations(name, parsed)
         return parsed
 
+    def declare_expectations_file(self, name: str, path: str | Path) -> list[dict[str, Any]]:
+        """Replace the expectations of `name` with those of a YAML file."""
+        from conveyor.services.documents import read_yaml
+
+        return self.set_expectations(name, read_yaml(path, "Expectations file"), origin=Path(path).name)
+
     def expectations(self, name: str) -> list[dict[str, Any]]:
         self.get(name)
         return self._store.get_expectations(name)

@@ -10,20 +10,12 @@ from conveyor.domain.ports import ArtifactStore, MetadataStore
 from conveyor.domain.progress import ProgressCallback, ProgressEvent, ignore_progress
 from conveyor.errors import InvalidInput, NotFound
 from conveyor.services.datasets import DatasetService, IngestOutcome, check_name
+from conveyor.services.documents import read_yaml
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
     """A recipe from a YAML (or JSON) file."""
-    import yaml
-
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise InvalidInput(f"Recipe file {file} does not exist.", hint="Check the path.")
-    try:
-        spec = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise InvalidInput(f"{file.name} is not valid YAML: {error}", hint="Fix the YAML syntax.") from error
-    return spec
+    return read_yaml(path, "Recipe file")
 
 
 class RecipeService:

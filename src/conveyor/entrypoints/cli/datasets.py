@@ -340,7 +340,6 @@ def expect(
 
     from conveyor.entrypoints.cli.context import services
     from conveyor.entrypoints.cli.render import console, print_json
-    from conveyor.errors import InvalidInput
 
     datasets = services().datasets
     if suggest:
@@ -354,13 +353,7 @@ def expect(
         console.print(text, highlight=False, markup=False)
         return
     if file is not None:
-        if not file.is_file():
-            raise InvalidInput(f"Expectations file {file} does not exist.", hint="Check the path.")
-        try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            raise InvalidInput(f"{file.name} is not valid YAML: {error}", hint="Fix the YAML syntax.") from error
-        declared = datasets.set_expectations(name, raw, origin=file.name)
+        declared = datasets.declare_expectations_file(name, file)
         console.print(f"{len(declared)} expectations declared for {name}; new versions are checked against them.")
         return
     print_json(datasets.expectations(name))
