@@ -38,3 +38,23 @@ class Connector(Protocol):
     def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
         """`error` as `UnreadableData` naming the problem (and the line, when known) with a hint to fix it."""
         ...
+
+
+class WithoutRecovery:
+    """For connectors whose first reading is final: a failure is explained, never retried differently."""
+
+    def recover(
+        self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
+    ) -> Scan:
+        raise self.explain(source, error) from error
+
+    def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
+        raise NotImplementedError
+
+    def checked(self, con: duckdb.DuckDBPyConnection, source: Source, sql: str) -> Scan:
+        """`sql` as the scan, once DuckDB has described it (which reads the file's header or schema)."""
+        try:
+            con.execute(f"DESCRIBE {sql}").fetchall()
+        except duckdb.Error as error:
+            raise self.explain(source, error) from error
+        return Scan(sql)

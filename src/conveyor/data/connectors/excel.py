@@ -13,14 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from conveyor.data._duck import literal
-from conveyor.data.connectors.base import Scan
+from conveyor.data.connectors.base import Scan, WithoutRecovery
 from conveyor.data.sources import Source
 from conveyor.errors import UnreadableData
 
 _BATCH_ROWS = 50_000
 
 
-class ExcelConnector:
+class ExcelConnector(WithoutRecovery):
     """Converts a worksheet to Parquet in the work directory (in batches), then reads that."""
 
     def scan(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> Scan:
@@ -57,11 +57,6 @@ class ExcelConnector:
         book.close()
         files = ", ".join(literal(str(p)) for p in parts)
         return Scan(f"SELECT * FROM read_parquet([{files}], union_by_name=true)")
-
-    def recover(
-        self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
-    ) -> Scan:
-        raise self.explain(source, error) from error
 
     def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
         return UnreadableData(

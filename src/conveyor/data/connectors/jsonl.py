@@ -8,14 +8,14 @@ from pathlib import Path
 import duckdb
 
 from conveyor.data._duck import literal
-from conveyor.data.connectors.base import Scan
+from conveyor.data.connectors.base import Scan, WithoutRecovery
 from conveyor.data.sources import Source
 from conveyor.errors import UnreadableData
 
 _LINE = re.compile(r"line (\d+)", re.IGNORECASE)
 
 
-class JsonLinesConnector:
+class JsonLinesConnector(WithoutRecovery):
     """Reads newline-delimited JSON; nested values stay as DuckDB structs and lists."""
 
     def scan(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> Scan:
@@ -24,16 +24,7 @@ class JsonLinesConnector:
             f"SELECT * FROM read_json({literal(str(source.path))}, format='newline_delimited', "
             f"compression={literal(compression)}, sample_size=-1)"
         )
-        try:
-            con.execute(f"DESCRIBE {sql}").fetchall()
-        except duckdb.Error as error:
-            raise self.explain(source, error) from error
-        return Scan(sql)
-
-    def recover(
-        self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
-    ) -> Scan:
-        raise self.explain(source, error) from error
+        return self.checked(con, source, sql)
 
     def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
         message = str(error)

@@ -7,26 +7,17 @@ from pathlib import Path
 import duckdb
 
 from conveyor.data._duck import literal
-from conveyor.data.connectors.base import Scan
+from conveyor.data.connectors.base import Scan, WithoutRecovery
 from conveyor.data.sources import Source
 from conveyor.errors import UnreadableData
 
 
-class ParquetConnector:
+class ParquetConnector(WithoutRecovery):
     """Reads Parquet files as they are."""
 
     def scan(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> Scan:
         sql = f"SELECT * FROM read_parquet({literal(str(source.path))})"
-        try:
-            con.execute(f"DESCRIBE {sql}").fetchall()
-        except duckdb.Error as error:
-            raise self.explain(source, error) from error
-        return Scan(sql)
-
-    def recover(
-        self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
-    ) -> Scan:
-        raise self.explain(source, error) from error
+        return self.checked(con, source, sql)
 
     def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
         reason = str(error).splitlines()[0]

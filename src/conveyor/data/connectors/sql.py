@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from conveyor.data._duck import literal
-from conveyor.data.connectors.base import Scan
+from conveyor.data.connectors.base import Scan, WithoutRecovery
 from conveyor.data.sources import Source
 from conveyor.errors import UnreadableData
 
@@ -47,7 +47,7 @@ def sql_source(url: str, *, query: str | None = None, table: str | None = None) 
     return Source(Path(f"{_redacted(url)} ({label})"), "sql", options=(("url", url), ("query", str(query))))
 
 
-class SqlConnector:
+class SqlConnector(WithoutRecovery):
     """Runs the query through the database's DB-API driver and stages the rows as Parquet parts."""
 
     def scan(self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path) -> Scan:
@@ -73,11 +73,6 @@ class SqlConnector:
             ) from error
         files = ", ".join(literal(str(p)) for p in parts)
         return Scan(f"SELECT * FROM read_parquet([{files}], union_by_name=true)")
-
-    def recover(
-        self, con: duckdb.DuckDBPyConnection, source: Source, workdir: Path, scan: Scan, error: duckdb.Error
-    ) -> Scan:
-        raise self.explain(source, error) from error
 
     def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
         return UnreadableData(
