@@ -36,19 +36,6 @@ class MetadataStore(Protocol):
 
     def find_version_by_hash(self, dataset: str, content_hash: str) -> DatasetVersion | None: ...
 
-    def add_version(
-        self,
-        *,
-        dataset: str,
-        content_hash: str,
-        uri: str,
-        rows: int,
-        columns: list[ColumnSchema],
-        profile: list[ColumnProfile],
-        source: str,
-        warnings: list[str],
-    ) -> DatasetVersion: ...
-
     def get_version(self, dataset: str, version: int | None = None) -> DatasetVersion: ...
 
     def list_datasets(self) -> list[DatasetSummary]: ...
@@ -76,7 +63,7 @@ class MetadataStore(Protocol):
 
     # Data management (issue 4): lineage, stored reports and validation, per-dataset settings, recipes.
 
-    def record_version(
+    def add_version(
         self,
         *,
         dataset: str,
@@ -92,7 +79,7 @@ class MetadataStore(Protocol):
         validation: ValidationResult | None = None,
         report: dict[str, Any] | None = None,
     ) -> DatasetVersion:
-        """`add_version` with lineage (parent versions, recipe), a validation result and the profile report."""
+        """Record a complete version: its file, schema, profile, lineage (parents, recipe) and validation."""
         ...
 
     def set_validation(self, dataset: str, version: int, result: ValidationResult) -> DatasetVersion: ...

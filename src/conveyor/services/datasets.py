@@ -176,7 +176,7 @@ class DatasetService:
             digest = result.content_hash.partition(":")[2] or result.content_hash
             uri = self._artifacts.put(staged, f"datasets/{name}/{digest}.parquet")
         try:
-            version = self._store.record_version(
+            version = self._store.add_version(
                 dataset=name,
                 content_hash=result.content_hash,
                 uri=uri,

@@ -123,29 +123,6 @@ class SqlMetadataStore:
         profile: list[ColumnProfile],
         source: str,
         warnings: list[str],
-    ) -> DatasetVersion:
-        return self.record_version(
-            dataset=dataset,
-            content_hash=content_hash,
-            uri=uri,
-            rows=rows,
-            columns=columns,
-            profile=profile,
-            source=source,
-            warnings=warnings,
-        )
-
-    def record_version(
-        self,
-        *,
-        dataset: str,
-        content_hash: str,
-        uri: str,
-        rows: int,
-        columns: list[ColumnSchema],
-        profile: list[ColumnProfile],
-        source: str,
-        warnings: list[str],
         parents: list[str] | None = None,
         recipe: dict[str, Any] | None = None,
         validation: ValidationResult | None = None,
