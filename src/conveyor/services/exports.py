@@ -110,8 +110,11 @@ CMD ["conveyor", "serve", "/model", "--name", "{name}", "--host", "0.0.0.0", "--
 
 
 def _k8s_name(name: str) -> str:
+    """`name` as a DNS-1035 label (what KServe requires of an InferenceService; Seldon's Model accepts it)."""
     cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
-    return cleaned[:63] or "model"
+    if not cleaned[:1].isalpha():
+        cleaned = f"model-{cleaned}".rstrip("-")
+    return cleaned[:63].rstrip("-")
 
 
 def _declare_outputs(mlmodel: Path, predictor: Any) -> None:

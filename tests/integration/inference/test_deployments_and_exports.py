@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,13 +21,16 @@ import yaml
 
 from conveyor.adapters.tracking import MlflowTracker
 from conveyor.bootstrap import build_services
-from conveyor.services.exports import ExportService
+from conveyor.services.exports import ExportService, kserve_manifest, seldon_manifest
 from conveyor.settings import Settings
 
 from .conftest import free_port
 
 COLUMNS = ["age", "education_num", "hours_per_week"]
 NAME = "lgbm"
+SCHEMAS = Path(__file__).parent / "schemas"
+KSERVE_CRD = SCHEMAS / "kserve-inferenceservice-crd.excerpt.yaml"  # see the file's header for source and licence
+SELDON_CRD = SCHEMAS / "seldon-model-crd.yaml"
 MLSERVER = Path.home() / "venvs" / "servebench" / "bin" / "mlserver"
 
 
@@ -108,22 +115,75 @@ def test_deployment_follows_its_alias_without_failing_a_request(workspace, adult
         httpx.get(f"{deployment.url}/v2/health/ready", timeout=1)
 
 
-def test_exports_write_manifests_and_a_dockerfile(workspace, tmp_path) -> None:
+def test_exports_write_manifests_the_published_crd_schemas_accept(workspace, tmp_path) -> None:
     settings, _, _ = workspace
     exports = ExportService(build_services(settings).models)
     exports.export(f"{NAME}:1", "kserve", tmp_path / "kserve", storage_uri="s3://bucket/lgbm/1")
     isvc = yaml.safe_load((tmp_path / "kserve" / "inferenceservice.yaml").read_text())
+    assert _schema_errors(KSERVE_CRD, "v1beta1", isvc) == []
     assert (isvc["apiVersion"], isvc["kind"]) == ("serving.kserve.io/v1beta1", "InferenceService")
     model = isvc["spec"]["predictor"]["model"]
     assert model == {"modelFormat": {"name": "mlflow"}, "protocolVersion": "v2", "storageUri": "s3://bucket/lgbm/1"}
     exports.export(f"{NAME}:1", "seldon", tmp_path / "seldon")
     seldon = yaml.safe_load((tmp_path / "seldon" / "model.yaml").read_text())
+    assert _schema_errors(SELDON_CRD, "v1alpha1", seldon) == []
     assert (seldon["apiVersion"], seldon["kind"]) == ("mlops.seldon.io/v1alpha1", "Model")
     assert seldon["spec"]["requirements"] == ["mlflow"]
-    assert "storageUri" in seldon["spec"]
+    assert seldon["spec"]["storageUri"] == "s3://models/lgbm/1"  # required by Seldon's current Model schema
     dockerfile = (tmp_path / "seldon" / "Dockerfile").read_text()
     assert 'conveyor", "serve", "/model"' in dockerfile
     assert (tmp_path / "seldon" / "model" / "MLmodel").is_file()
+
+
+def test_exported_manifests_are_named_as_kubernetes_requires(workspace, tmp_path) -> None:
+    settings, tracker, root = workspace
+    registered = "2024_Income.Model"
+    tracker.register_model(registered, source=str(root / "v1"), run_id=None, tags={})  # type: ignore[arg-type]
+    exports = ExportService(build_services(settings).models)
+    exports.export(f"{registered}:1", "kserve", tmp_path / "kserve")
+    exports.export(f"{registered}:1", "seldon", tmp_path / "seldon")
+    for manifest in (tmp_path / "kserve" / "inferenceservice.yaml", tmp_path / "seldon" / "model.yaml"):
+        name = yaml.safe_load(manifest.read_text())["metadata"]["name"]
+        # KServe refuses InferenceService names that are not DNS-1035 labels; they suit Seldon's Model too.
+        assert re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", name), name
+        assert name == "model-2024-income-model"
+
+
+def test_the_schema_check_catches_what_the_api_server_would_refuse_or_drop() -> None:
+    good = kserve_manifest("lgbm", "s3://models/lgbm/1")
+    misspelt = copy.deepcopy(good)
+    misspelt["spec"]["predictor"]["model"]["storageURI"] = misspelt["spec"]["predictor"]["model"].pop("storageUri")
+    nameless = copy.deepcopy(good)
+    del nameless["spec"]["predictor"]["model"]["modelFormat"]["name"]
+    assert _schema_errors(KSERVE_CRD, "v1beta1", good) == []
+    assert any("storageURI" in e for e in _schema_errors(KSERVE_CRD, "v1beta1", misspelt))
+    assert any("'name' is a required property" in e for e in _schema_errors(KSERVE_CRD, "v1beta1", nameless))
+    replicas = seldon_manifest("lgbm", "s3://models/lgbm/1")
+    replicas["spec"]["replicas"] = "two"
+    assert any("'two' is not of type 'integer'" in e for e in _schema_errors(SELDON_CRD, "v1alpha1", replicas))
+
+
+def _schema_errors(crd_file: Path, version: str, manifest: dict[str, Any]) -> list[str]:
+    """What the vendored CRD's schema says against `manifest`, as "path: message" lines."""
+    (crd,) = [d for d in yaml.safe_load_all(crd_file.read_text()) if d]
+    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
+    validator = jsonschema.Draft4Validator(_closed(served["schema"]["openAPIV3Schema"]))
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(manifest)]
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with undeclared fields refused wherever the API server would prune them.
+
+    A structural CRD schema drops fields it does not declare, silently: a misspelt field would be lost.
+    """
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    if "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        closed.setdefault("additionalProperties", False)
+    return closed
 
 
 def test_mlserver_export_is_served_by_real_mlserver(workspace, adult_rows, tmp_path) -> None:
