@@ -103,6 +103,7 @@ class TrainingService:
         name: str | None = None,
         holdout: float | None = None,
         started_at: float | None = None,
+        allow_invalid_data: bool = False,
         on_progress: ProgressCallback = ignore_progress,
     ) -> TrainingOutcome:
         """Train on `data` (`NAME[:VERSION]` or a file) to predict `target`.
@@ -111,6 +112,7 @@ class TrainingService:
         value, by default now), so a CLI can promise the whole process fits in the budget.
         With neither a budget nor `max_trials` the budget is 60 s; with `max_trials` alone the
         search is bounded by trials only, and the same seed gives the same model.
+        A dataset version that failed its expectations is refused unless `allow_invalid_data`.
         """
         from conveyor import automl
 
@@ -128,7 +130,7 @@ class TrainingService:
 
         if task is not None and task not in set(Task):
             raise InvalidInput(f"Unknown task {task!r}.", hint=f"Choose one of: {', '.join(t.value for t in Task)}.")
-        version = self._datasets.resolve_training_data(data, on_progress)
+        version = self._datasets.resolve_training_data(data, on_progress, allow_failed=allow_invalid_data)
         _check_target(version, target)
         frame = self._datasets.frame(version)
         known_target = frame[target].dropna()

@@ -29,6 +29,9 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     name: str = typer.Option(None, "--name", help="Registered model name (default: the dataset's name)."),
     holdout: float = typer.Option(None, "--holdout", help="Fraction of rows held out to score the final model."),
+    allow_invalid_data: bool = typer.Option(
+        False, "--allow-invalid-data", help="Train even on a dataset version that failed its expectations."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON instead of tables."),
 ) -> None:
     """Train models on a dataset within a time budget and register the best one."""
@@ -44,6 +47,7 @@ def train(
         seed=seed,
         name=name,
         holdout=holdout,
+        allow_invalid_data=allow_invalid_data,
         started_at=started_at(context),
     )
     if as_json:
