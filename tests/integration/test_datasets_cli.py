@@ -262,6 +262,12 @@ def test_validation_flags_a_bad_version_and_training_data_refuses_it(cli, demo_c
     training = cli("train", "--data", "adult:2", "--target", "income", "--max-trials", "1")
     assert training.exit_code == 1
     assert "Dataset adult:2 failed validation (1 expectation(s))" in training.stderr
+    assert "--allow-invalid-data" in training.stderr
+    overridden = cli(
+        "train", "--data", "adult:2", "--target", "income", "--max-trials", "1", "--allow-invalid-data", "--json"
+    )
+    assert overridden.exit_code == 0, overridden.output
+    assert json.loads(overridden.stdout)["dataset"] == "adult:2"
     refused = cli("datasets", "validate", "adult:2")
     assert refused.exit_code == 1
     assert "adult:2 failed validation" in refused.stderr
