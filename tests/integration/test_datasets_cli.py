@@ -342,16 +342,57 @@ def test_json_lines_and_sqlite_connectors(cli, tmp_path):
     assert "x" not in [d["name"] for d in json.loads(cli("datasets", "list", "--json").stdout)]
 
 
-def test_excel_workbooks_are_recognised(cli, tmp_path):
-    import importlib.util
+def _workbook_of_demo_rows(demo_csv, path, rows: int) -> list[list[object]]:
+    """An .xlsx written by openpyxl from the first demo rows, numbers stored as numbers (as Excel keeps them)."""
+    import csv
+
+    from openpyxl import Workbook
+
+    with gzip.open(demo_csv, "rt", newline="") as source:
+        reader = csv.reader(source)
+        table = [next(reader)]
+        for _, row in zip(range(rows), reader, strict=False):
+            table.append([int(value) if value.isdigit() else value or None for value in row])
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("adult")
+    for row in table:
+        sheet.append(row)
+    book.save(path)
+    return table
+
+
+def test_excel_workbook_is_ingested_with_its_types_and_values(cli, demo_csv, tmp_path):
+    pytest.importorskip("openpyxl")
+    book = tmp_path / "adult.xlsx"
+    table = _workbook_of_demo_rows(demo_csv, book, 300)
+    added = cli("datasets", "add", book, "--json")
+    assert added.exit_code == 0, added.output
+    version = json.loads(added.stdout)
+    assert (version["dataset"], version["rows"]) == ("adult", 300)
+    columns = {c["name"]: c for c in version["columns"]}
+    assert list(columns) == table[0]
+    assert columns["age"]["semantic_type"] == "numeric"
+    assert columns["workclass"]["semantic_type"] == "categorical"
+    exported = tmp_path / "back.csv"
+    assert cli("datasets", "export", "adult", "--output", exported).exit_code == 0
+    first = exported.read_text().splitlines()[1].split(",")
+    assert first == [str(value) for value in table[1]]
+
+
+def test_excel_problems_are_named(cli, tmp_path, monkeypatch):
+    import sys
     import zipfile
 
-    if importlib.util.find_spec("openpyxl") is not None:
-        pytest.skip("openpyxl is installed; this checks the message given without it")
-    book = tmp_path / "sales.xlsx"
-    with zipfile.ZipFile(book, "w") as archive:
+    pytest.importorskip("openpyxl")
+    damaged = tmp_path / "sales.xlsx"
+    with zipfile.ZipFile(damaged, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-    result = cli("datasets", "add", book)
+    result = cli("datasets", "add", damaged)
     assert result.exit_code == 1
-    assert "sales.xlsx is an Excel workbook, and reading Excel needs openpyxl" in result.stderr
+    assert "sales.xlsx cannot be opened as an Excel workbook" in result.stderr
+    # Without the optional `excel` extra the import fails; the message names the package to install.
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    missing = cli("datasets", "add", damaged)
+    assert missing.exit_code == 1
+    assert "sales.xlsx is an Excel workbook, and reading Excel needs openpyxl" in missing.stderr
     assert json.loads(cli("datasets", "list", "--json").stdout) == []
