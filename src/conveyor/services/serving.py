@@ -104,7 +104,7 @@ class ServingService:
     def stack(self, model: str, name: str | None = None, options: ServeOptions | None = None) -> ServingStack:
         """Router, metrics, prediction log and alias follower for one worker serving `model`."""
         from conveyor.serving.metrics import ServingMetrics
-        from conveyor.serving.predlog import JsonLinesWriter, PredictionLog
+        from conveyor.serving.predlog import ParquetWriter, PredictionLog
         from conveyor.serving.routing import Router
 
         options = options or ServeOptions()
@@ -116,7 +116,7 @@ class ServingService:
         prediction_log = None
         if options.prediction_log_dir:
             prediction_log = PredictionLog(
-                JsonLinesWriter(Path(options.prediction_log_dir)),
+                ParquetWriter(Path(options.prediction_log_dir)),
                 columns=primary.signature.names or None,
                 sample=options.prediction_log_sample,
                 queue_size=options.prediction_log_queue,

@@ -1,16 +1,23 @@
-"""The prediction log: every (sampled) prediction appended to JSON Lines files by a background thread.
+"""The prediction log: every (sampled) prediction appended to date-partitioned Parquet files by a background thread.
 
 A request only puts a reference to its inputs and outputs on a bounded queue (`record`, never blocks);
-the writer thread turns them into JSON and appends them to `DIR/predictions-<date>-<pid>.jsonl`, one
-file per worker process and day, read later by monitoring. When the queue is full the record is
-dropped and counted: a slow or failing disk never slows or fails a request.
+the writer thread gathers what arrives for up to `flush_seconds` (or `flush_rows` rows), turns it into
+one Arrow table and writes it as one Parquet file. When the queue is full the record is dropped and
+counted: a slow or failing disk never slows or fails a request.
 
-Each line: {"ts", "request_id", "model", "model_version", "variant", "latency_ms", "inputs", "outputs"}
-with `inputs` as {column: [values]} and `outputs` as a list (or {column: [values]}).
+    DIR/date=YYYY-MM-DD/part-<HHMMSS>-<pid>-<n>.parquet      one file per flush, worker and day
+
+A file is written under a hidden name and renamed when complete, so readers never see half a file.
+One row per scored row: ts (UTC), request_id, row (its index in the request), model, model_version,
+variant, latency_ms, and two structs: `inputs` (the model's input columns) and `outputs` (`prediction`,
+`prediction_<j>` for several per row, or the predictor's own column names). Read it with DuckDB
+(`read_parquet('DIR/**/*.parquet', hive_partitioning = true, union_by_name = true)`) or pandas
+(`pd.read_parquet(DIR)`).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -22,42 +29,42 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs
+import pyarrow.parquet as pq
 
-__all__ = ["JsonLinesWriter", "PredictionLog"]
+__all__ = ["ParquetWriter", "PredictionLog"]
 
 logger = logging.getLogger("conveyor.serving.predlog")
 
 _STOP = object()
 
 
-class JsonLinesWriter:
-    """Appends lines to one file per day and process under `directory`."""
+class ParquetWriter:
+    """Writes each table it is given as one Parquet file under `directory/date=…/`, atomically."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, filesystem: pyarrow.fs.FileSystem | None = None) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-        self._day = ""
-        self._file: Any = None
+        self._fs = filesystem or pyarrow.fs.LocalFileSystem()
+        self._sequence = itertools.count()
 
-    def write(self, lines: list[bytes]) -> None:
-        day = time.strftime("%Y%m%d", time.gmtime())
-        if day != self._day or self._file is None:
-            self.close()
-            self._day = day
-            self._file = open(self.directory / f"predictions-{day}-{os.getpid()}.jsonl", "ab")  # noqa: SIM115
-        self._file.write(b"".join(lines))
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+    def write(self, table: pa.Table) -> None:
+        days = pc.strftime(table["ts"], format="%Y-%m-%d").to_numpy(zero_copy_only=False)
+        unique = np.unique(days)
+        for day in unique:
+            part = table if len(unique) == 1 else table.filter(pa.array(days == day))
+            folder = f"{self.directory}/date={day}"
+            self._fs.create_dir(folder, recursive=True)
+            name = f"part-{time.strftime('%H%M%S', time.gmtime())}-{os.getpid()}-{next(self._sequence)}.parquet"
+            scratch = f"{folder}/.{name}"
+            pq.write_table(part, scratch, filesystem=self._fs)
+            self._fs.move(scratch, f"{folder}/{name}")
 
 
 class PredictionLog:
-    """Bounded, sampled, asynchronous: `record` costs a queue put; a thread does the writing."""
+    """Bounded, sampled, asynchronous: `record` costs a queue put; a thread builds and writes the files."""
 
     def __init__(
         self,
@@ -66,15 +73,19 @@ class PredictionLog:
         columns: list[str] | None = None,
         sample: float = 1.0,
         queue_size: int = 10_000,
+        flush_seconds: float = 10.0,
+        flush_rows: int = 50_000,
         counters: dict[str, int] | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._writer = writer
         self._columns = columns
         self.sample = sample
+        self.flush_seconds = flush_seconds
+        self.flush_rows = flush_rows
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         # Shared with the metrics (written by two threads; single increments of a dict value are atomic
-        # enough for counters read once a second).
+        # enough for counters read once a second). Counted in records, i.e. requests.
         self.counters = (
             counters if counters is not None else {"written": 0, "dropped": 0, "sampled_out": 0, "failed": 0}
         )
@@ -112,63 +123,105 @@ class PredictionLog:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        pending: list[tuple[Any, ...]] = []
+        rows = 0
+        deadline = float("inf")
         while True:
-            item = self._queue.get()
-            batch = [item]
-            while len(batch) < 1000:  # write what has piled up in one go
+            try:
+                items = [self._queue.get(timeout=max(0.0, deadline - time.monotonic()) if pending else None)]
+            except queue.Empty:
+                items = []
+            while items:  # what piled up during a slow write goes into the next file in one go
                 try:
-                    batch.append(self._queue.get_nowait())
+                    items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            stop = any(b is _STOP for b in batch)
-            records = [b for b in batch if b is not _STOP]
-            if records:
-                try:
-                    self._writer.write([self._line(r) for r in records])
-                    self.counters["written"] += len(records)
-                except Exception:  # a failing disk loses records, counted, and never a request
-                    self.counters["failed"] += len(records)
-                    logger.exception("Could not write %d prediction log records", len(records))
+            stop = any(item is _STOP for item in items)
+            for item in items:
+                if item is _STOP:
+                    continue
+                if not pending:
+                    deadline = time.monotonic() + self.flush_seconds
+                pending.append(item)
+                rows += _length(item[6])
+            if pending and (stop or rows >= self.flush_rows or time.monotonic() >= deadline):
+                self._flush(pending)
+                pending, rows = [], 0
             if stop:
-                close = getattr(self._writer, "close", None)
-                if callable(close):
-                    close()
                 return
 
-    def _line(self, item: tuple[Any, ...]) -> bytes:
-        ts, model, version, variant, request_id, seconds, inputs, outputs = item
-        record = {
-            "ts": ts,
-            "request_id": request_id,
-            "model": model,
-            "model_version": version,
-            "variant": variant,
-            "latency_ms": round(seconds * 1000, 3),
-            "inputs": _columns_of(inputs, self._columns),
-            "outputs": _jsonable(outputs),
-        }
-        return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY, default=_default) + b"\n"
+    def _flush(self, items: list[tuple[Any, ...]]) -> None:
+        try:
+            self._writer.write(_table(items, self._columns))
+            self.counters["written"] += len(items)
+        except Exception:  # a failing disk loses records, counted, and never a request
+            self.counters["failed"] += len(items)
+            logger.exception("Could not write %d prediction log records", len(items))
 
 
-def _columns_of(inputs: Any, names: list[str] | None) -> Any:
-    if isinstance(inputs, pd.DataFrame):
-        return {str(c): _jsonable(inputs[c].to_numpy()) for c in inputs.columns}
-    if isinstance(inputs, np.ndarray) and inputs.ndim == 2 and names and inputs.shape[1] == len(names):
-        return {name: inputs[:, j].tolist() for j, name in enumerate(names)}
-    return _jsonable(inputs)
+def _length(inputs: Any) -> int:
+    return len(inputs) if isinstance(inputs, np.ndarray | pd.DataFrame) else 1
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        return {str(c): _jsonable(value[c].to_numpy()) for c in value.columns}
-    if isinstance(value, pd.Series):
-        return _jsonable(value.to_numpy())
+def _table(items: list[tuple[Any, ...]], columns: list[str] | None) -> pa.Table:
+    """One Arrow table of `items`: requests of the same shape are stacked, then the groups concatenated."""
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for item in items:
+        groups.setdefault((_layout(item[6]), _layout(item[7])), []).append(item)
+    tables = [_group_table(group, columns) for group in groups.values()]
+    return pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+
+
+def _layout(value: Any) -> tuple[Any, ...]:
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
+        return ("array", value.ndim, value.shape[1] if value.ndim == 2 else 0, value.dtype.kind)
+    if isinstance(value, pd.DataFrame):
+        return ("frame", tuple(map(str, value.columns)))
+    if isinstance(value, pd.Series):
+        return ("series", str(value.name))
+    return ("other",)
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
+def _group_table(items: list[tuple[Any, ...]], columns: list[str] | None) -> pa.Table:
+    inputs = _struct([item[6] for item in items], columns, "input")
+    lengths = np.array([_length(item[6]) for item in items])
+    outputs = _struct([item[7] for item in items], None, "prediction")
+
+    def repeat(index: int) -> np.ndarray:
+        return np.repeat(np.array([item[index] for item in items], dtype=object), lengths)
+
+    stamps = np.repeat(np.array([item[0] for item in items]), lengths)
+    fields = {
+        "ts": pa.array((stamps * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")),
+        "request_id": pa.array(repeat(4), pa.string()),
+        "row": pa.array(np.concatenate([np.arange(n) for n in lengths]), pa.int32()),
+        "model": pa.array(repeat(1), pa.string()),
+        "model_version": pa.array(repeat(2), pa.string()),
+        "variant": pa.array(repeat(3), pa.string()),
+        "latency_ms": pa.array(np.repeat(np.array([item[5] * 1000 for item in items]), lengths), pa.float64()),
+    }
+    if inputs is not None:
+        fields["inputs"] = inputs
+    if outputs is not None and len(outputs) == len(stamps):
+        fields["outputs"] = outputs
+    return pa.table(fields)
+
+
+def _struct(values: list[Any], names: list[str] | None, stem: str) -> pa.StructArray | None:
+    """The values of one layout as a struct array, one entry per row; None when there is nothing to log."""
+    first = values[0]
+    if isinstance(first, np.ndarray):
+        stacked = np.concatenate(values)
+        if stacked.ndim == 1:
+            return pa.StructArray.from_arrays([pa.array(stacked)], names=[stem])
+        labels = names if names and len(names) == stacked.shape[1] else [f"{stem}_{j}" for j in range(stacked.shape[1])]
+        return pa.StructArray.from_arrays([pa.array(stacked[:, j]) for j in range(stacked.shape[1])], names=labels)
+    if isinstance(first, pd.DataFrame | pd.Series):
+        frame = pd.concat(values, ignore_index=True)
+        if isinstance(frame, pd.Series):
+            frame = frame.to_frame(stem if frame.name is None else str(frame.name))
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.StructArray.from_arrays([c.combine_chunks() for c in table.columns], names=table.column_names)
+    if first is None:
+        return None
+    return pa.StructArray.from_arrays([pa.array([str(v) for v in values])], names=[stem])

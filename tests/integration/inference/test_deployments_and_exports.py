@@ -106,11 +106,13 @@ def test_deployment_follows_its_alias_without_failing_a_request(workspace, adult
         assert seen[-1] == "2"
         assert service.show("web").model_version == "2"
         assert "conveyor_requests_total" in httpx.get(f"{deployment.url}/metrics").text
-        predictions = list((settings.home / "deployments" / "web" / "predictions").glob("*.jsonl"))
-        assert predictions
     finally:
         stopped = service.stop("web")
     assert stopped.status == "stopped"
+    # the workers wrote what they had gathered as they stopped
+    logged = pd.read_parquet(settings.home / "deployments" / "web" / "predictions")
+    assert set(logged["model_version"]) == {"1", "2"}
+    assert len(logged) == 5 * (len(seen) + len(failures))
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{deployment.url}/v2/health/ready", timeout=1)
 

@@ -12,12 +12,13 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 
 from conveyor.domain.models import InputColumn, LoadedModel
 from conveyor.entrypoints.inference.app import create_app
 from conveyor.serving import Limits, ModelRuntime
 from conveyor.serving.metrics import ServingMetrics
-from conveyor.serving.predlog import JsonLinesWriter, PredictionLog
+from conveyor.serving.predlog import ParquetWriter, PredictionLog
 from conveyor.serving.routing import Router
 
 from .conftest import serve
@@ -75,7 +76,7 @@ def stack(models, tmp_path_factory) -> Iterator[tuple[str, Router, ServingMetric
     router = Router(ModelRuntime(first, limits), canary=ModelRuntime(second, limits), canary_percent=25)
     metrics = ServingMetrics()
     log_dir = tmp_path_factory.mktemp("predictions")
-    log = PredictionLog(JsonLinesWriter(log_dir), columns=COLUMNS, counters=metrics.prediction_log)
+    log = PredictionLog(ParquetWriter(log_dir), columns=COLUMNS, counters=metrics.prediction_log, flush_seconds=0.1)
     app = create_app(router, metrics=metrics, prediction_log=log, max_body_bytes=20_000)
     for base in serve(app):
         yield base, router, metrics, log_dir
@@ -113,10 +114,12 @@ def test_ids_parameters_canary_and_metrics(stack, matrix) -> None:
             counts[variant] = counts.get(variant, 0) + int(line.rsplit(" ", 1)[1])
     assert counts == {"primary": 31, "canary": 10}  # request n goes to the canary when 25 % of n+1 grows
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not list(log_dir.glob("*.jsonl")):
+    while time.monotonic() < deadline and not list(log_dir.rglob("*.parquet")):
         time.sleep(0.05)
-    lines = next(log_dir.glob("*.jsonl")).read_text().splitlines()
-    assert '"request_id":"mine"' in lines[0]
+    logged = pd.read_parquet(log_dir)
+    mine = logged[logged["request_id"] == "mine"]
+    assert mine["row"].tolist() == list(range(len(matrix)))
+    assert mine["inputs"].iloc[0] == dict(zip(COLUMNS, matrix[0], strict=True))
 
 
 def test_limits_are_413_json(stack, matrix) -> None:
@@ -144,7 +147,7 @@ def test_docs_and_openapi(stack) -> None:
 def test_shadow_scores_but_never_answers(models, matrix, tmp_path) -> None:
     first, second = models
     writer_dir = tmp_path / "log"
-    log = PredictionLog(JsonLinesWriter(writer_dir))
+    log = PredictionLog(ParquetWriter(writer_dir))
     router = Router(ModelRuntime(first), shadow=ModelRuntime(second))
     for base in serve(create_app(router, prediction_log=log)):
         with httpx.Client(timeout=10) as client:
@@ -154,9 +157,7 @@ def test_shadow_scores_but_never_answers(models, matrix, tmp_path) -> None:
             assert answer["model_version"] == "1"
             time.sleep(0.2)
     log.close()
-    import orjson
-
-    records = [orjson.loads(line) for path in writer_dir.glob("*.jsonl") for line in path.read_bytes().splitlines()]
+    records = pd.read_parquet(writer_dir).to_dict("records")
     variants = sorted({(r["variant"], r["model_version"]) for r in records})
     assert variants == [("primary", "1"), ("shadow", "2")]
     by_id: dict[str, set[str]] = {}
@@ -185,14 +186,20 @@ def test_swap_under_load_fails_no_request(models, matrix) -> None:
         threads = [threading.Thread(target=hammer) for _ in range(4)]
         for t in threads:
             t.start()
-        time.sleep(0.3)
+        _wait_for(lambda: "1" in seen)
         router.swap(ModelRuntime(second))
-        time.sleep(0.3)
+        _wait_for(lambda: "2" in seen)
         stop.set()
         for t in threads:
             t.join()
     assert failures == []
     assert seen == {"1", "2"}
+
+
+def _wait_for(condition: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def test_access_log_is_one_json_line_per_request(models, matrix) -> None:
@@ -207,3 +214,48 @@ def test_access_log_is_one_json_line_per_request(models, matrix) -> None:
     first, second = (orjson.loads(line) for line in stream.getvalue().splitlines())
     assert (first["status"], first["request_id"], first["rows"], first["model_version"]) == (200, "acc-1", 10, "1")
     assert second["status"] == 400
+
+
+class _SlowDisk(LocalFileSystem):
+    """The local disk, but every file opened for writing first waits `delay` seconds (a stalled volume)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if "w" in mode:
+            time.sleep(self.delay)
+        return super()._open(path, mode, **kwargs)
+
+
+def test_prediction_log_on_a_slow_disk_never_slows_or_fails_a_request(models, matrix, tmp_path) -> None:
+    import duckdb
+    from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+    disk = _SlowDisk(delay=3.0)
+    metrics = ServingMetrics()
+    log = PredictionLog(
+        ParquetWriter(tmp_path / "log", filesystem=PyFileSystem(FSSpecHandler(disk))),
+        columns=COLUMNS, queue_size=20, flush_rows=1, counters=metrics.prediction_log,
+    )  # fmt: skip
+    codes = []
+    for base in serve(create_app(ModelRuntime(models[0]), metrics=metrics, prediction_log=log)):
+        with httpx.Client(timeout=10) as client:
+            started = time.perf_counter()
+            for i in range(200):
+                answer = client.post(f"{base}/v2/models/{NAME}/infer", json=tensor(matrix[:2], id=f"q{i}"))
+                codes.append(answer.status_code)
+            elapsed = time.perf_counter() - started
+            exposition = client.get(f"{base}/metrics").text
+    # every request answered while the writer was stuck in its first write
+    assert codes == [200] * 200
+    assert elapsed < disk.delay
+    dropped = int(exposition.split('conveyor_prediction_log_total{outcome="dropped"} ')[1].split()[0])
+    assert dropped > 0
+    log.close(timeout=30)
+    assert log.counters["written"] + log.counters["dropped"] == 200
+    logged = duckdb.sql(
+        f"SELECT DISTINCT request_id FROM read_parquet('{tmp_path}/log/**/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    assert len(logged) == log.counters["written"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pyarrow as pa
 import pytest
 
 from conveyor.serving.batching import MicroBatcher
@@ -98,11 +99,11 @@ def test_metrics_render_and_add_up_workers(tmp_path: Path) -> None:
 class _SlowWriter:
     def __init__(self, delay: float) -> None:
         self.delay = delay
-        self.lines: list[bytes] = []
+        self.tables: list[pa.Table] = []
 
-    def write(self, lines: list[bytes]) -> None:
+    def write(self, table: pa.Table) -> None:
         time.sleep(self.delay)
-        self.lines.extend(lines)
+        self.tables.append(table)
 
 
 def _record(log: PredictionLog, i: int) -> None:
@@ -114,7 +115,7 @@ def _record(log: PredictionLog, i: int) -> None:
 
 def test_prediction_log_never_blocks_on_a_slow_disk_and_counts_drops() -> None:
     writer = _SlowWriter(0.5)
-    log = PredictionLog(writer, columns=["a", "b"], queue_size=5)
+    log = PredictionLog(writer, columns=["a", "b"], queue_size=5, flush_rows=1)  # a slow write per record
     started = time.perf_counter()
     for i in range(200):
         _record(log, i)
@@ -123,16 +124,25 @@ def test_prediction_log_never_blocks_on_a_slow_disk_and_counts_drops() -> None:
     assert log.counters["dropped"] > 0
     log.close(timeout=10)
     assert log.counters["written"] + log.counters["dropped"] == 200
-    first = orjson.loads(writer.lines[0])
-    assert first["inputs"] == {"a": [0.0], "b": [2.0]}
-    assert first["outputs"] == [0.5]
-    assert first["request_id"] == "r0"
-    assert first["model_version"] == "1"
+    first = writer.tables[0].to_pylist()[0]
+    assert first["inputs"] == {"a": 0.0, "b": 2.0}
+    assert first["outputs"] == {"prediction": 0.5}
+    assert (first["request_id"], first["row"], first["model_version"]) == ("r0", 0, "1")
+
+
+def test_prediction_log_gathers_a_file_per_flush_interval() -> None:
+    writer = _SlowWriter(0.0)
+    log = PredictionLog(writer, columns=["a", "b"], flush_seconds=60)
+    for i in range(30):
+        _record(log, i)
+    log.close(timeout=10)
+    (table,) = writer.tables  # nothing was due before close: one table, one file
+    assert table.column("request_id").to_pylist() == [f"r{i}" for i in range(30)]
 
 
 def test_prediction_log_sampling_and_a_failing_disk() -> None:
     class Broken:
-        def write(self, lines: list[bytes]) -> None:
+        def write(self, table: pa.Table) -> None:
             raise OSError("disk full")
 
     log = PredictionLog(Broken(), sample=0.5, rng=iter([0.1, 0.9] * 10).__next__)
@@ -143,11 +153,28 @@ def test_prediction_log_sampling_and_a_failing_disk() -> None:
     assert log.counters["failed"] == 10
 
 
-def test_json_lines_writer(tmp_path: Path) -> None:
-    from conveyor.serving.predlog import JsonLinesWriter
+def test_parquet_files_by_day_read_by_duckdb_and_pandas(tmp_path: Path) -> None:
+    import duckdb
+    import pandas as pd
 
-    log = PredictionLog(JsonLinesWriter(tmp_path / "log"))
+    from conveyor.serving.predlog import ParquetWriter
+
+    log = PredictionLog(ParquetWriter(tmp_path / "log"), columns=["a", "b"])
     _record(log, 1)
+    log.record(
+        model="m", version="2", variant="shadow", request_id="f", seconds=0.002,
+        inputs=pd.DataFrame({"a": [1.5, 2.5], "c": ["x", "y"]}), outputs=pd.DataFrame({"no": [0.2, 0.4]}),
+    )  # fmt: skip
     log.close(timeout=10)
-    (path,) = (tmp_path / "log").glob("predictions-*.jsonl")
-    assert orjson.loads(path.read_bytes().splitlines()[0])["request_id"] == "r1"
+    (path,) = [p for p in (tmp_path / "log").rglob("*") if p.is_file()]
+    assert path.parent.name.startswith("date=")
+    assert path.suffix == ".parquet"  # no scratch file left behind
+    rows = duckdb.sql(
+        f"SELECT request_id, row, variant, inputs.a AS a, inputs.c AS c, outputs.prediction AS p, outputs.no AS no "
+        f"FROM read_parquet('{tmp_path}/log/**/*.parquet', hive_partitioning = true) ORDER BY request_id, row"
+    ).fetchall()
+    assert rows == [("f", 0, "shadow", 1.5, "x", None, 0.2), ("f", 1, "shadow", 2.5, "y", None, 0.4),
+                    ("r1", 0, "primary", 1.0, None, 0.5, None)]  # fmt: skip
+    frame = pd.read_parquet(tmp_path / "log")
+    assert len(frame) == 3
+    assert str(frame["ts"].dtype) == "datetime64[us, UTC]"

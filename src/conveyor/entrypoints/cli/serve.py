@@ -26,7 +26,7 @@ def serve(
         0.0, "--batch-max-wait-ms", min=0.0, help="Extra wait for a micro-batch to fill (0: one loop turn)."
     ),
     prediction_log: Path = typer.Option(
-        None, "--prediction-log", help="Append every prediction to JSON Lines files in this folder."
+        None, "--prediction-log", help="Append every prediction to Parquet files in this folder, by day (date=…/)."
     ),
     sample: float = typer.Option(1.0, "--prediction-log-sample", min=0.0, max=1.0, help="Share of predictions logged."),
     access_log: bool = typer.Option(False, "--access-log", help="One JSON line per request on stderr."),

@@ -38,6 +38,8 @@ from conveyor.entrypoints.inference.openapi import docs_html, openapi_spec
 from conveyor.errors import InvalidRequest, NotFound
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["create_app"]
@@ -398,8 +400,16 @@ def _starlette_app(app: InferenceApp) -> Starlette:
         Route("/openapi.json", spec, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
     ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if app.prediction_log is not None:  # the records gathered for the next file are written now
+            await asyncio.to_thread(app.prediction_log.close)
+
     starlette = Starlette(
         routes=routes,
+        lifespan=lifespan,
         exception_handlers={
             InvalidRequest: _starlette_error,
             NotFound: _starlette_error,
