@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from conveyor.data.insights import analyze  # noqa: F401
     from conveyor.data.profiling import profile  # noqa: F401
     from conveyor.data.recipes import recipe_inputs, run_recipe  # noqa: F401
+    from conveyor.data.remote import is_object_url  # noqa: F401
     from conveyor.data.report_html import fragment, render_html  # noqa: F401
     from conveyor.data.validation import check, parse_expectations, suggest  # noqa: F401
 
@@ -29,6 +30,7 @@ _MEMBERS = {
     "fragment": "report_html",
     "ingest": "ingestion",
     "ingest_source": "ingestion",
+    "is_object_url": "remote",
     "iter_frames": "frames",
     "parse_expectations": "validation",
     "profile": "profiling",

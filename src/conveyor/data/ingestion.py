@@ -25,6 +25,7 @@ import duckdb
 from conveyor.data._duck import connect, ident, literal
 from conveyor.data.connectors import CONNECTORS
 from conveyor.data.connectors.base import Connector, Scan
+from conveyor.data.remote import fetch, is_object_url
 from conveyor.data.semantics import ColumnStats, infer_semantic_type, needs_closer_look
 from conveyor.data.sources import Source, inspect_source
 from conveyor.data.stats import column_stats
@@ -65,9 +66,14 @@ def ingest_source(found: Source, dest: Path) -> IngestResult:
 def ingest(source: str | Path, dest: Path) -> IngestResult:
     """Read a CSV/TSV (optionally .gz/.zst compressed) or Parquet file via DuckDB; write it to `dest` as zstd Parquet.
 
-    `dest` appears only when everything succeeded; on any error nothing is left there and `UnreadableData`
-    names the problem (and the line, when there is one) with a hint to fix it.
+    `source` is a local path or an object URL (`s3://…`, copied beside `dest` first). `dest` appears only when
+    everything succeeded; on any error nothing is left there and `UnreadableData` names the problem (and the
+    line, when there is one) with a hint to fix it.
     """
+    if is_object_url(source):
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        with work_directory(Path(dest).parent) as downloads:
+            return ingest_source(inspect_source(fetch(str(source), downloads)), dest)
     return ingest_source(inspect_source(source), dest)
 
 

@@ -7,7 +7,7 @@ import html
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from conveyor.domain.datasets import (
@@ -63,9 +63,9 @@ class ProfileReport:
         return f"<ProfileReport {self.ref}: {self.data['rows']:,} rows, {len(self.warnings)} warnings>"
 
 
-def dataset_name_for(path: Path) -> str:
-    """A dataset name from a file name: `sales-2024.csv.gz` → `sales-2024`."""
-    name = path.name
+def dataset_name_for(path: str | Path) -> str:
+    """A dataset name from a file name or object URL: `sales-2024.csv.gz`, `s3://b/sales-2024.csv.gz` → `sales-2024`."""
+    name = PurePosixPath(str(path)).name if isinstance(path, str) else path.name
     for suffix in (".gz", ".zst", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".xlsx"):
         name = name.removesuffix(suffix)
     return name or path.name
@@ -98,9 +98,15 @@ class DatasetService:
     # --- ingest -------------------------------------------------------------------------------------------
 
     def add(self, source: str | Path, name: str, on_progress: ProgressCallback = ignore_progress) -> IngestOutcome:
-        """Ingest `source` as a new version of `name` (or return the identical existing one)."""
+        """Ingest `source` (a file path or an `s3://` URL) as a new version of `name` (or return the identical one)."""
         from conveyor import data
 
+        if data.is_object_url(source):
+            check_name(name)
+            on_progress(ProgressEvent(stage="ingest", message=f"Reading {source}"))
+            return self.record(
+                name, lambda staged: data.ingest(source, staged), source=str(source), on_progress=on_progress
+            )
         path = Path(source).expanduser()
         if not path.exists():
             raise NotFound(f"File not found: {path}.", hint="Check the path, or give an absolute one.")

@@ -17,6 +17,7 @@ def test_exported_members_are_sorted_and_public() -> None:
         "fragment",
         "ingest",
         "ingest_source",
+        "is_object_url",
         "iter_frames",
         "parse_expectations",
         "profile",

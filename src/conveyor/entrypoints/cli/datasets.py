@@ -14,7 +14,7 @@ JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 @app.command("add")
 def add(
     file: str = typer.Argument(
-        ..., help="CSV/TSV (optionally .gz/.zst), Parquet, JSON Lines or .xlsx file, or a database URL."
+        ..., help="CSV/TSV (optionally .gz/.zst), Parquet, JSON Lines or .xlsx file, an s3:// URL, or a database URL."
     ),
     name: str = typer.Option(None, "--name", "-n", help="Dataset name (default: the file or table name)."),
     query: str = typer.Option(None, "--query", "-q", help="With a database URL: the SQL query to read."),
@@ -27,7 +27,7 @@ def add(
     from conveyor.errors import InvalidInput
     from conveyor.services.datasets import dataset_name_for
 
-    if "://" in file:
+    if "://" in file and not file.startswith("s3://"):
         if not name and not table_name:
             raise InvalidInput("A dataset read by a query needs a name.", hint="Add --name NAME.")
         with console.status("Reading from the database…"):
@@ -35,9 +35,9 @@ def add(
     else:
         if query or table_name:
             raise InvalidInput("--query and --table go with a database URL.", hint="e.g. sqlite:///path/to.db")
-        path = Path(file)
-        with console.status(f"Ingesting {path.name}…"):
-            outcome = services().datasets.add(path, name or dataset_name_for(path))
+        source = file if "://" in file else Path(file)
+        with console.status(f"Ingesting {file}…"):
+            outcome = services().datasets.add(source, name or dataset_name_for(source))
     version = outcome.version
     if as_json:
         print_json({**version.model_dump(mode="json"), "created": outcome.created})
