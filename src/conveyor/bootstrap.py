@@ -73,7 +73,7 @@ class Services:
         from conveyor.services.datasets import DatasetService
 
         # A factory: the store then opens while DuckDB reads the first file (see DatasetService).
-        return DatasetService(lambda: self.store, self.artifacts)
+        return DatasetService(lambda: self.store, self.artifacts, memory_limit=self.settings.data_memory_limit or None)
 
     @cached_property
     def recipes(self) -> RecipeService:
@@ -97,7 +97,7 @@ class Services:
     def prediction(self) -> PredictionService:
         from conveyor.services.prediction import PredictionService
 
-        return PredictionService(self.models)
+        return PredictionService(self.models, self.datasets, self.artifacts)
 
     @cached_property
     def serving(self) -> ServingService:

@@ -1,18 +1,26 @@
-"""Batch prediction: score a CSV or Parquet file of any size in chunks."""
+"""Batch prediction: score a CSV or Parquet file, or a dataset version, of any size in chunks on every core."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.domain.models import LoadedModel
 from conveyor.domain.progress import ProgressCallback, ProgressEvent, ignore_progress
-from conveyor.errors import InvalidInput, NotFound
+from conveyor.errors import Conflict, InvalidInput, NotFound
+from conveyor.services.datasets import DatasetService, IngestOutcome, check_name
 from conveyor.services.models import ModelService
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from conveyor.domain.ports import ArtifactStore
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -41,11 +49,26 @@ def as_frame(result: Any) -> pd.DataFrame:
 
 
 class PredictionService:
-    """Scores tables with a registered model or an MLflow model directory."""
+    """Scores tables with a registered model or an MLflow model directory.
 
-    def __init__(self, models: ModelService, batch_rows: int = 100_000) -> None:
+    Chunks are scored on a pool of threads, one per core, while the next chunk is read and the previous one
+    written: the models (LightGBM, XGBoost, CatBoost, numpy) release the GIL while they compute, and a model
+    trained on small data predicts on one thread, so chunk-level parallelism is what fills the cores.
+    """
+
+    def __init__(
+        self,
+        models: ModelService,
+        datasets: DatasetService,
+        artifacts: ArtifactStore,
+        batch_rows: int = 100_000,
+        workers: int | None = None,
+    ) -> None:
         self._models = models
+        self._datasets = datasets
+        self._artifacts = artifacts
         self._batch_rows = batch_rows
+        self._workers = workers or os.cpu_count() or 1
 
     def predict_frame(self, model: str | LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
         loaded = self._models.load(model) if isinstance(model, str) else model
@@ -77,7 +100,6 @@ class PredictionService:
 
         With `explain`, each row also gets its per-feature contributions (tree models only).
         """
-        from conveyor import data
 
         source, output = Path(source).expanduser(), Path(output).expanduser()
         if not source.is_file():
@@ -90,14 +112,101 @@ class PredictionService:
             raise NotFound(f"Output folder does not exist: {output.parent}.", hint="Create it first.")
         on_progress(ProgressEvent(stage="load", message=f"Loading model {model}"))
         loaded = self._models.load(model)
+        rows = self._score_into(loaded, source, output, on_progress, explain=explain, keep_inputs=False)
+        return PredictionOutcome(rows=rows, output=output, model=loaded.name, version=loaded.version)
+
+    def score_dataset(
+        self,
+        model: str,
+        dataset: str,
+        into: str,
+        on_progress: ProgressCallback = ignore_progress,
+        *,
+        explain: bool = False,
+        allow_failed: bool = False,
+    ) -> IngestOutcome:
+        """Score the version `dataset` (`NAME[:VERSION]`) into a new version of the dataset `into`.
+
+        The new version holds the input rows with the prediction columns appended; its lineage names the input
+        version as parent and the exact model version as the step that made it.
+        """
+        from conveyor import data
+
+        check_name(into)
+        version = self._datasets.usable_version(dataset, allow_failed=allow_failed)
+        if into == version.dataset:
+            raise InvalidInput(
+                f"Cannot score {version.ref} into its own dataset {into!r}.", hint="Give --into a new dataset name."
+            )
+        on_progress(ProgressEvent(stage="load", message=f"Loading model {model}"))
+        loaded = self._models.load(model)
+        source = self._artifacts.local_path(version.uri)
+
+        def write(staged: Path) -> Any:
+            with tempfile.TemporaryDirectory(prefix=".conveyor-score-", dir=staged.parent) as scratch:
+                scored = Path(scratch) / "scored.parquet"
+                self._score_into(loaded, source, scored, on_progress, explain=explain, keep_inputs=True)
+                return data.ingest(scored, staged)
+
+        return self._datasets.record(
+            into,
+            write,
+            source=f"model:{loaded.name}:{loaded.version}",
+            parents=[version.ref],
+            recipe={"kind": "score", "model": loaded.name, "model_version": loaded.version, "explain": explain},
+            on_progress=on_progress,
+        )
+
+    def _score_into(
+        self,
+        loaded: LoadedModel,
+        source: Path,
+        output: Path,
+        on_progress: ProgressCallback,
+        *,
+        explain: bool,
+        keep_inputs: bool,
+    ) -> int:
+        from conveyor import data
+
+        def score(chunk: pd.DataFrame) -> pd.DataFrame:
+            scored = self.predict_frame(loaded, chunk)
+            scored.index = chunk.index
+            if explain:
+                scored = scored.join(self.explain_frame(loaded, chunk))
+            if not keep_inputs:
+                return scored
+            clashing = sorted(set(scored.columns) & set(chunk.columns))
+            if clashing:
+                raise Conflict(
+                    f"The input already has columns named like the predictions: {', '.join(clashing)}.",
+                    hint="Rename or drop those columns with a recipe before scoring.",
+                )
+            return chunk.join(scored)
+
         rows = 0
         with data.FrameWriter(output) as writer:
-            for chunk in data.iter_frames(source, self._batch_rows):
-                scored = self.predict_frame(loaded, chunk)
-                scored.index = chunk.index
-                if explain:
-                    scored = scored.join(self.explain_frame(loaded, chunk))
+            for scored in _in_order_on_threads(score, data.iter_frames(source, self._batch_rows), self._workers):
                 writer.write(scored)
-                rows += len(chunk)
+                rows += len(scored)
                 on_progress(ProgressEvent(stage="predict", message=f"{rows:,} rows scored", completed=rows))
-        return PredictionOutcome(rows=rows, output=output, model=loaded.name, version=loaded.version)
+        return rows
+
+
+def _in_order_on_threads(work: Any, chunks: Iterable[pd.DataFrame], workers: int) -> Iterator[pd.DataFrame]:
+    """`work(chunk)` for every chunk on `workers` threads, yielded in input order, at most `workers + 1` in flight.
+
+    The bound keeps memory flat on inputs of any size; on an error the pending chunks are dropped.
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conveyor-score") as pool:
+        pending: deque[Future[pd.DataFrame]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(work, chunk))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
