@@ -74,6 +74,7 @@ class TabularModel:
 
     `classes_` holds the original labels (classification) in probability-column order; `input_columns`
     the raw columns read, as (name, kind) with kind one of double, long, string, boolean, datetime.
+    `dropped_classes` are labels seen in training but too rare to learn: their probability column is 0.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class TabularModel:
         target_dtype: Any,
         family: str,
         params: dict[str, Any],
+        dropped_classes: list[Any] | None = None,
     ) -> None:
         self.task = task
         self.target = target
@@ -96,6 +98,7 @@ class TabularModel:
         self.target_dtype = target_dtype
         self.family = family
         self.params = params
+        self.dropped_classes = list(dropped_classes or [])
 
     @property
     def input_columns(self) -> list[tuple[str, str]]:
@@ -111,6 +114,8 @@ class TabularModel:
         proba = class_probabilities(self.estimator, features, len(self.classes_))
         labels = pd.Series(np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)], index=frame.index)
         result = pd.DataFrame(proba, columns=[str(label) for label in self.classes_], index=frame.index)
+        for label in self.dropped_classes:
+            result[str(label)] = 0.0
         result["prediction"] = labels.astype(self.target_dtype)
         return result
 

@@ -143,6 +143,7 @@ def run_automl(
         target_dtype=prepared.target_dtype,
         family=best.family,
         params=params,
+        dropped_classes=prepared.dropped_classes,
     )
     return AutoMLResult(
         task=prepared.task,

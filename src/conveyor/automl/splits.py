@@ -6,6 +6,8 @@ final model is refitted on every row when time allows.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
 
@@ -28,12 +30,16 @@ def make_splits(y: np.ndarray, task: Task, seed: int) -> list[tuple[np.ndarray, 
         test_size = min(MAX_VALID_ROWS, round(HOLDOUT_SHARE * n_rows))
         train_size = min(MAX_TRAIN_ROWS, n_rows - test_size)
         splitter = holdout(n_splits=1, train_size=train_size, test_size=test_size, random_state=seed)
-    else:
-        folds = 5 if n_rows <= SMALL_ROWS else 3
-        if classification:
-            # every class must appear in every fold's validation part
-            folds = max(2, min(folds, int(np.bincount(y).min())))
-            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        else:
-            splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros((n_rows, 1)), y))
+        return list(splitter.split(np.zeros((n_rows, 1)), y))
+    folds = 5 if n_rows <= SMALL_ROWS else 3
+    if not classification:
+        return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros((n_rows, 1))))
+    if task is Task.BINARY:
+        # roc_auc needs both classes in every fold's validation part
+        folds = max(2, min(folds, int(np.bincount(y).min())))
+    # A multiclass class rarer than the folds is missing from some validation parts, which log loss and the
+    # per-class metrics handle; every training part still holds it (the target check keeps two rows at
+    # least). Fewer folds instead would train every trial on half the rows because of one or two rows.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class in y has only", category=UserWarning)
+        return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros((n_rows, 1)), y))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,8 @@ class PreparedTarget:
     classes: list[Any]
     target_dtype: Any
     warnings: list[str]
+    # labels too rare to learn, dropped with their rows; predictions still give them a (zero) probability
+    dropped_classes: list[Any] = field(default_factory=list)
 
 
 def prepare_target(frame: pd.DataFrame, target: str, task: Task | None) -> PreparedTarget:
@@ -57,6 +59,7 @@ def prepare_target(frame: pd.DataFrame, target: str, task: Task | None) -> Prepa
 
     counts = values.value_counts()
     rare = counts[counts < MIN_ROWS_PER_CLASS]
+    dropped_classes: list[Any] = []
     if len(rare) and len(counts) - len(rare) >= 2:
         keep = ~values.isin(rare.index)
         warnings.append(
@@ -65,6 +68,7 @@ def prepare_target(frame: pd.DataFrame, target: str, task: Task | None) -> Prepa
         )
         values, features = values[keep], features[keep]
         counts = counts.drop(rare.index)
+        dropped_classes = _sorted_labels(rare.index.tolist())
     if len(counts) < 2:
         raise InvalidTrainingData(
             f"Target {target!r} has a single class ({counts.index.tolist()[0]!r}); a classifier needs two at least.",
@@ -76,10 +80,14 @@ def prepare_target(frame: pd.DataFrame, target: str, task: Task | None) -> Prepa
             hint="Use the multiclass task.",
         )
     _check_rows(len(values), target)
-    classes = sorted(counts.index.tolist(), key=lambda label: (str(type(label)), label))
+    classes = _sorted_labels(counts.index.tolist())
     index_of = {label: i for i, label in enumerate(classes)}
     y = values.map(index_of).to_numpy(dtype=int)
-    return PreparedTarget(features, y, task, classes, values.dtype, warnings)
+    return PreparedTarget(features, y, task, classes, values.dtype, warnings, dropped_classes)
+
+
+def _sorted_labels(labels: list[Any]) -> list[Any]:
+    return sorted(labels, key=lambda label: (str(type(label)), label))
 
 
 def _numeric_target(values: pd.Series, target: str) -> np.ndarray:

@@ -43,3 +43,22 @@ def test_a_leaking_feature_is_dropped_with_a_warning(breast_cancer: pd.DataFrame
     result = run_automl(frame, "target", max_trials=1, families=["linear"])
     assert any("'diagnosis_code'" in warning and "predicts the target" in warning for warning in result.warnings)
     assert "diagnosis_code" not in dict(result.model.input_columns)
+
+
+def test_a_class_too_rare_to_learn_still_gets_a_zero_probability_column(wine: pd.DataFrame) -> None:
+    frame = wine.copy()
+    frame.loc[frame.index[0], "target"] = 7
+    result = run_automl(frame, "target", max_trials=1, families=["linear"])
+    assert any("seen fewer than 2 times: 7" in warning for warning in result.warnings)
+    predicted = result.model.predict_frame(frame.drop(columns=["target"]))
+    assert {"0", "1", "2", "7"} <= set(predicted.columns)
+    assert (predicted["7"] == 0.0).all()
+    assert np.allclose(predicted[["0", "1", "2", "7"]].sum(axis=1), 1.0)
+
+
+def test_a_class_rarer_than_the_folds_keeps_five_folds(wine: pd.DataFrame) -> None:
+    frame = wine.copy()
+    frame.loc[frame.index[:2], "target"] = 9
+    result = run_automl(frame, "target", max_trials=1, families=["linear"])
+    assert result.leaderboard[0].folds == 5
+    assert "9" in result.model.predict_frame(frame.drop(columns=["target"])).columns
