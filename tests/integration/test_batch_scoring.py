@@ -13,19 +13,38 @@ from conveyor.services.prediction import PredictionService
 from conveyor.settings import Settings
 
 
-@pytest.fixture
-def workspace(cli, home, demo_csv, tmp_path):
-    """A workspace with 2,000 demo rows as dataset `people` and a one-trial model `income` trained on them."""
-    path = tmp_path / "people.csv"
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, demo_csv, conveyor_process):
+    """A workspace with 2,000 demo rows as dataset `people` and a one-trial model `income` trained on them.
+
+    Trained once for the module; each test scores into dataset names of its own.
+    """
+    folder = tmp_path_factory.mktemp("scoring")
+    path, home = folder / "people.csv", folder / "home"
     with gzip.open(demo_csv, "rt") as source:
         path.write_text("".join(next(source) for _ in range(2001)))
-    assert cli("datasets", "add", path, "--name", "people").exit_code == 0
-    trained = cli("train", "--data", "people", "--target", "income", "--max-trials", "1", "--name", "income")
-    assert trained.exit_code == 0, trained.output
+    for args in (
+        ("datasets", "add", path, "--name", "people"),
+        ("train", "--data", "people", "--target", "income", "--max-trials", "1", "--name", "income"),
+    ):
+        done = conveyor_process(*args, home=home)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return path, home
+
+
+@pytest.fixture
+def workspace(home, trained, monkeypatch):
+    """The module's trained workspace as this test's CONVEYOR_HOME; the path of the `people` rows."""
+    path, trained_home = trained
+    monkeypatch.setenv("CONVEYOR_HOME", str(trained_home))
     return path
 
 
-def test_dataset_version_is_scored_into_a_new_version_with_lineage(cli, home, workspace, tmp_path):
+def dataset_names(cli):
+    return {d["name"] for d in json.loads(cli("datasets", "list", "--json").stdout)}
+
+
+def test_dataset_version_is_scored_into_a_new_version_with_lineage(cli, workspace, tmp_path):
     result = cli("predict", "--model", "income", "--dataset", "people:1", "--into", "people_scored")
     assert result.exit_code == 0, result.output
     assert "into people_scored:1" in result.stdout
@@ -55,7 +74,7 @@ def test_dataset_version_is_scored_into_a_new_version_with_lineage(cli, home, wo
     assert len(versions) == 1, "scoring the same version with the same model again made a duplicate version"
 
 
-def test_many_chunks_on_many_threads_keep_the_input_order(home, workspace, tmp_path):
+def test_many_chunks_on_many_threads_keep_the_input_order(workspace, tmp_path):
     services = Services(Settings())
     chunked = PredictionService(services.models, services.datasets, services.artifacts, batch_rows=97, workers=3)
     whole = PredictionService(services.models, services.datasets, services.artifacts, workers=1)
@@ -76,34 +95,35 @@ def test_many_chunks_on_many_threads_keep_the_input_order(home, workspace, tmp_p
         (["--dataset", "nobody", "--into", "x"], "nobody"),
     ],
 )
-def test_bad_scoring_requests_are_refused_and_write_nothing(cli, home, workspace, args, message):
+def test_bad_scoring_requests_are_refused_and_write_nothing(cli, workspace, args, message):
     result = cli("predict", "--model", "income", *args)
     assert result.exit_code == 1
     assert message in result.stderr
-    listed = {d["name"] for d in json.loads(cli("datasets", "list", "--json").stdout)}
-    assert listed == {"people"}
+    assert not dataset_names(cli) - {"people", "people_scored", "clashing", "adults"}
 
 
-def test_input_columns_named_like_predictions_are_refused(cli, home, workspace, tmp_path):
+def test_input_columns_named_like_predictions_are_refused(cli, workspace, tmp_path):
     clashing = tmp_path / "clashing.csv"
     pd.read_csv(workspace).assign(prediction="x").to_csv(clashing, index=False)
     assert cli("datasets", "add", clashing, "--name", "clashing").exit_code == 0
     result = cli("predict", "-m", "income", "--dataset", "clashing", "--into", "clashing_scored")
     assert result.exit_code == 1
     assert "already has columns named like the predictions: prediction" in result.stderr
-    assert "clashing_scored" not in cli("datasets", "list").stdout
-    assert not list((home / "artifacts" / "datasets").glob("clashing_scored*"))
+    assert "clashing_scored" not in dataset_names(cli)
+    assert not list((workspace.parent / "home" / "artifacts" / "datasets").glob("clashing_scored*"))
 
 
-def test_a_version_that_failed_validation_is_scored_only_when_allowed(cli, home, workspace, tmp_path):
+def test_a_version_that_failed_validation_is_scored_only_when_allowed(cli, workspace, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text("expectations:\n  - {type: range, column: age, min: 30}\n")
-    assert cli("datasets", "expect", "people", "--file", rules).exit_code == 0
+    assert cli("datasets", "add", workspace, "--name", "adults").exit_code == 0
+    assert cli("datasets", "expect", "adults", "--file", rules).exit_code == 0
     failing = tmp_path / "failing.csv"
     pd.read_csv(workspace).head(500).to_csv(failing, index=False)
-    assert cli("datasets", "add", failing, "--name", "people").exit_code == 0
-    refused = cli("predict", "-m", "income", "--dataset", "people:2", "--into", "scored")
+    assert cli("datasets", "add", failing, "--name", "adults").exit_code == 0
+    refused = cli("predict", "-m", "income", "--dataset", "adults:2", "--into", "adults_scored")
     assert refused.exit_code == 1
     assert "failed validation" in refused.stderr
-    allowed = cli("predict", "-m", "income", "--dataset", "people:2", "--into", "scored", "--allow-invalid-data")
+    assert "adults_scored" not in dataset_names(cli)
+    allowed = cli("predict", "-m", "income", "--dataset", "adults:2", "--into", "adults_scored", "--allow-invalid-data")
     assert allowed.exit_code == 0, allowed.output
