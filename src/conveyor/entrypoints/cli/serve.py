@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from conveyor.errors import Conflict
+
 
 def serve(
     model: str = typer.Argument(..., help="NAME[@ALIAS|:VERSION] of a registered model, or an MLflow model dir."),
@@ -82,18 +84,31 @@ def serve(
     os.environ[NAME_VARIABLE] = served_name
     os.environ[OPTIONS_VARIABLE] = json.dumps(options)
     # Worker processes build their app from these variables through the same factory.
+    server = {
+        "app": "conveyor.entrypoints.inference.worker:app_from_environment",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "http": "httptools",
+        "loop": "uvloop",
+        "access_log": False,
+        "log_level": "warning",
+    }
     try:
-        uvicorn.run(
-            "conveyor.entrypoints.inference.worker:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            http="httptools",
-            loop="uvloop",
-            access_log=False,
-            log_level="warning",
-        )
+        if workers == 1:
+            uvicorn.run(**server)
+            return
+        from conveyor.entrypoints.inference.workers import run_workers
+
+        try:
+            code = run_workers(server, host=host, port=port, workers=workers)
+        except OSError as error:
+            raise Conflict(
+                f"Cannot listen on {host}:{port}: {error.strerror}.",
+                hint="Choose another --port (or --host), or stop what is listening there.",
+            ) from error
+        if code:
+            raise typer.Exit(code)
     finally:
         import shutil
 
