@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = Field(default="", description="MLflow tracking and registry URI.")
     mlflow_artifact_root: str = Field(default="", description="Where MLflow stores run artifacts.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask cluster for trials.")
+    data_memory_limit: str = Field(
+        default="", description="DuckDB's memory for data work (e.g. 512MB); it spills beyond. Default: half the RAM."
+    )
     server_host: str = "127.0.0.1"
     server_port: int = 8000
 
