@@ -396,3 +396,21 @@ def test_excel_problems_are_named(cli, tmp_path, monkeypatch):
     assert missing.exit_code == 1
     assert "sales.xlsx is an Excel workbook, and reading Excel needs openpyxl" in missing.stderr
     assert json.loads(cli("datasets", "list", "--json").stdout) == []
+
+
+def test_data_memory_limit_setting_reaches_duckdb_and_bad_or_tight_ones_are_named(cli, demo_csv, monkeypatch):
+    monkeypatch.setenv("CONVEYOR_DATA_MEMORY_LIMIT", "lots")
+    refused = cli("datasets", "add", demo_csv, "--name", "adult")
+    assert refused.exit_code == 1
+    assert "Memory limit 'lots' is not one DuckDB understands" in refused.stderr
+    assert "CONVEYOR_DATA_MEMORY_LIMIT" in refused.stderr
+    assert json.loads(cli("datasets", "list", "--json").stdout) == []
+    monkeypatch.setenv("CONVEYOR_DATA_MEMORY_LIMIT", "40MB")
+    starved = cli("datasets", "add", demo_csv, "--name", "adult")
+    assert starved.exit_code == 1
+    assert "Reading adult_census_income.csv.gz needs more memory than DuckDB is allowed" in starved.stderr
+    assert "Raise CONVEYOR_DATA_MEMORY_LIMIT" in starved.stderr
+    monkeypatch.setenv("CONVEYOR_DATA_MEMORY_LIMIT", "256MB")
+    added = cli("datasets", "add", demo_csv, "--name", "adult", "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["rows"] == DEMO_ROWS

@@ -7,21 +7,42 @@ from pathlib import Path
 
 import duckdb
 
+from conveyor.errors import InvalidInput
+
 # Half the machine's memory leaves room for the Python process and the other jobs it runs
 # beside; DuckDB spills to `spill_dir` beyond that, so files bigger than memory still stream.
 _MEMORY_SHARE = 0.5
 
 
-def connect(spill_dir: Path) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB connection with a bounded memory and its own spill directory."""
+def connect(spill_dir: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection with a bounded memory and its own spill directory.
+
+    `memory_limit` is DuckDB's setting (e.g. "512MB", "4GB"); by default half the machine's memory.
+    """
     config: dict[str, str | bool] = {"temp_directory": str(spill_dir), "preserve_insertion_order": True}
     memory = _physical_memory()
-    if memory:
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    elif memory:
         config["memory_limit"] = f"{int(memory * _MEMORY_SHARE) // 2**20}MB"
-    con = duckdb.connect(config=config)
+    try:
+        con = duckdb.connect(config=config)
+    except duckdb.Error as error:
+        raise InvalidInput(
+            f"Memory limit {memory_limit!r} is not one DuckDB understands: {error}.",
+            hint="Set CONVEYOR_DATA_MEMORY_LIMIT to a size such as 512MB or 4GB.",
+        ) from None
     # The engine runs under the CLI's own progress display and in servers; DuckDB's bar would garble both.
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def memory_exhausted(name: str, error: duckdb.Error) -> InvalidInput:
+    """The error for a read that DuckDB's memory limit cannot hold (its buffers alone need more)."""
+    return InvalidInput(
+        f"Reading {name} needs more memory than DuckDB is allowed: {error}.",
+        hint="Raise CONVEYOR_DATA_MEMORY_LIMIT (e.g. 1GB); beyond a few hundred MB, DuckDB spills to disk.",
+    )
 
 
 def _physical_memory() -> int | None:

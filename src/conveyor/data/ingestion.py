@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import connect, ident, literal
+from conveyor.data._duck import connect, ident, literal, memory_exhausted
 from conveyor.data.connectors import CONNECTORS
 from conveyor.data.connectors.base import Connector, Scan
 from conveyor.data.remote import fetch, is_object_url
@@ -51,11 +51,11 @@ class IngestResult:
     duplicate_rows: int | None = None
 
 
-def ingest_source(found: Source, dest: Path) -> IngestResult:
+def ingest_source(found: Source, dest: Path, *, memory_limit: str | None = None) -> IngestResult:
     """Like `ingest`, for a source already recognised (a SQL query, an Excel sheet with options, …)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with work_directory(dest.parent) as workdir, closing(connect(workdir / "spill")) as con:
+    with work_directory(dest.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         written = workdir / "table.parquet"
         scan = copy_to_parquet(con, CONNECTORS[found.format](), found, workdir, written)
         result = _describe(con, written, found, scan.warnings)
@@ -63,18 +63,19 @@ def ingest_source(found: Source, dest: Path) -> IngestResult:
     return result
 
 
-def ingest(source: str | Path, dest: Path) -> IngestResult:
+def ingest(source: str | Path, dest: Path, *, memory_limit: str | None = None) -> IngestResult:
     """Read a CSV/TSV (optionally .gz/.zst compressed) or Parquet file via DuckDB; write it to `dest` as zstd Parquet.
 
     `source` is a local path or an object URL (`s3://…`, copied beside `dest` first). `dest` appears only when
     everything succeeded; on any error nothing is left there and `UnreadableData` names the problem (and the
-    line, when there is one) with a hint to fix it.
+    line, when there is one) with a hint to fix it. DuckDB works within `memory_limit` (see `connect`) and
+    spills beyond it, so a file larger than memory streams through.
     """
     if is_object_url(source):
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
         with work_directory(Path(dest).parent) as downloads:
-            return ingest_source(inspect_source(fetch(str(source), downloads)), dest)
-    return ingest_source(inspect_source(source), dest)
+            return ingest_source(inspect_source(fetch(str(source), downloads)), dest, memory_limit=memory_limit)
+    return ingest_source(inspect_source(source), dest, memory_limit=memory_limit)
 
 
 @contextmanager
@@ -96,6 +97,9 @@ def copy_to_parquet(
         try:
             con.execute(f"COPY ({scan.sql}) TO {literal(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             return scan
+        except duckdb.OutOfMemoryException as error:
+            # Not the data's fault, and no other reading of it would help.
+            raise memory_exhausted(source.path.name, error) from None
         except duckdb.Error as error:
             scan = connector.recover(con, source, workdir, scan, error)
     raise UnreadableData(

@@ -47,6 +47,7 @@ def analyze(
     *,
     target: str | None = None,
     duplicate_rows: int | None = None,
+    memory_limit: str | None = None,
 ) -> dict[str, Any]:
     """The profile report of a stored table (JSON-ready: no NaN, no infinities)."""
     parquet = Path(parquet)
@@ -57,7 +58,7 @@ def analyze(
         c.name for c in columns if c.semantic_type in _CATEGORY_SEMANTICS and distinct[c.name] <= MAX_CATEGORIES
     ]
     coded = [*categorical, *([target] if target is not None and target not in numeric else [])]
-    frame, rows, duplicates = _sample(parquet, columns, numeric, coded, duplicate_rows)
+    frame, rows, duplicates = _sample(parquet, columns, numeric, coded, duplicate_rows, memory_limit)
     detail: dict[str, dict[str, Any]] = {}
     for column, profile in zip(columns, profiles, strict=True):
         entry: dict[str, Any] = {
@@ -107,9 +108,10 @@ def _sample(
     numeric: list[str],
     coded: list[str],
     duplicate_rows: int | None,
+    memory_limit: str | None,
 ) -> tuple[_Sample, int, int]:
     table = f"read_parquet({literal(str(parquet))}, file_row_number=true)"
-    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
+    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         if duplicate_rows is None:
             values = ", ".join(ident(c.name) for c in columns)
             rows, distinct = con.execute(

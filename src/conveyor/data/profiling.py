@@ -34,7 +34,11 @@ _VALUE_SEMANTICS = frozenset(
 
 
 def profile(
-    parquet: Path, columns: list[ColumnSchema], stats: list[dict[str, Any]] | None = None
+    parquet: Path,
+    columns: list[ColumnSchema],
+    stats: list[dict[str, Any]] | None = None,
+    *,
+    memory_limit: str | None = None,
 ) -> list[ColumnProfile]:
     """Profile each of `columns` in the Parquet file, in the order given.
 
@@ -43,7 +47,7 @@ def profile(
     """
     parquet = Path(parquet)
     table = f"read_parquet({literal(str(parquet))})"
-    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
+    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         exact = rows <= EXACT_DISTINCT_MAX_ROWS
         if stats is not None and not exact and len(stats) == len(columns):

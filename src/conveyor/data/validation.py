@@ -85,11 +85,17 @@ def _example(kind: str) -> str:
     return f"A {kind} expectation takes: {', '.join(sorted(required | optional))}."
 
 
-def check(parquet: Path, expectations: list[dict[str, Any]], now: datetime | None = None) -> ValidationResult:
+def check(
+    parquet: Path,
+    expectations: list[dict[str, Any]],
+    now: datetime | None = None,
+    *,
+    memory_limit: str | None = None,
+) -> ValidationResult:
     """Check every expectation on the Parquet table; unknown columns and bad SQL fail their expectation."""
     parquet = Path(parquet)
     now = now or datetime.now(UTC)
-    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
+    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         con.execute(f"SET allowed_paths=[{literal(str(parquet))}]")
         con.execute(f"CREATE VIEW data AS SELECT * FROM read_parquet({literal(str(parquet))})")
         con.execute("SET enable_external_access = false")

@@ -82,11 +82,19 @@ def check_name(name: str) -> None:
 class DatasetService:
     """Ingests files into versions, profiles and validates them, and reads them back."""
 
-    def __init__(self, store: MetadataStore | Callable[[], MetadataStore], artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        store: MetadataStore | Callable[[], MetadataStore],
+        artifacts: ArtifactStore,
+        *,
+        memory_limit: str | None = None,
+    ) -> None:
         # The store may come as a factory: opening it (imports, migrations) then overlaps the first DuckDB read.
         self._store_factory = store if callable(store) and not hasattr(store, "get_version") else None
         self._opened: MetadataStore | None = None if self._store_factory else store  # type: ignore[assignment]
         self._artifacts = artifacts
+        # DuckDB's memory for ingest, profile and validation (None: the engine's default); it spills beyond it.
+        self._memory_limit = memory_limit
 
     @property
     def _store(self) -> MetadataStore:
@@ -105,7 +113,10 @@ class DatasetService:
             check_name(name)
             on_progress(ProgressEvent(stage="ingest", message=f"Reading {source}"))
             return self.record(
-                name, lambda staged: data.ingest(source, staged), source=str(source), on_progress=on_progress
+                name,
+                lambda staged: data.ingest(source, staged, memory_limit=self._memory_limit),
+                source=str(source),
+                on_progress=on_progress,
             )
         path = Path(source).expanduser()
         if not path.exists():
@@ -115,7 +126,10 @@ class DatasetService:
         check_name(name)
         on_progress(ProgressEvent(stage="ingest", message=f"Reading {path.name}"))
         return self.record(
-            name, lambda staged: data.ingest(path, staged), source=str(path.resolve()), on_progress=on_progress
+            name,
+            lambda staged: data.ingest(path, staged, memory_limit=self._memory_limit),
+            source=str(path.resolve()),
+            on_progress=on_progress,
         )
 
     def add_sql(
@@ -136,7 +150,7 @@ class DatasetService:
         on_progress(ProgressEvent(stage="ingest", message=f"Querying {found.path.name}"))
         return self.record(
             name,
-            lambda staged: data.ingest_source(found, staged),
+            lambda staged: data.ingest_source(found, staged, memory_limit=self._memory_limit),
             source=f"sql:{found.path.name}" + (f" {query}" if query else ""),
             on_progress=on_progress,
         )
@@ -172,13 +186,15 @@ class DatasetService:
                 return IngestOutcome(self._with_overrides(existing), created=False)
             columns = self._apply_overrides(name, result.columns)
             on_progress(ProgressEvent(stage="profile", message=f"Profiling {result.rows:,} rows"))
-            profile = data.profile(staged, columns, result.stats)
-            report = data.analyze(staged, columns, profile, duplicate_rows=result.duplicate_rows)
+            profile = data.profile(staged, columns, result.stats, memory_limit=self._memory_limit)
+            report = data.analyze(
+                staged, columns, profile, duplicate_rows=result.duplicate_rows, memory_limit=self._memory_limit
+            )
             expectations = self._store.get_expectations(name)
             validation = None
             if expectations:
                 on_progress(ProgressEvent(stage="validate", message=f"Checking {len(expectations)} expectations"))
-                validation = data.check(staged, expectations)
+                validation = data.check(staged, expectations, memory_limit=self._memory_limit)
             digest = result.content_hash.partition(":")[2] or result.content_hash
             uri = self._artifacts.put(staged, f"datasets/{name}/{digest}.parquet")
         try:

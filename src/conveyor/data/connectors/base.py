@@ -9,7 +9,7 @@ from typing import Protocol
 import duckdb
 
 from conveyor.data.sources import Source
-from conveyor.errors import UnreadableData
+from conveyor.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Connector(Protocol):
         """A new scan that avoids `error` met while running `scan`, or raise `UnreadableData` explaining it."""
         ...
 
-    def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
+    def explain(self, source: Source, error: duckdb.Error) -> InvalidInput:
         """`error` as `UnreadableData` naming the problem (and the line, when known) with a hint to fix it."""
         ...
 
@@ -48,7 +48,7 @@ class WithoutRecovery:
     ) -> Scan:
         raise self.explain(source, error) from error
 
-    def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
+    def explain(self, source: Source, error: duckdb.Error) -> InvalidInput:
         raise NotImplementedError
 
     def checked(self, con: duckdb.DuckDBPyConnection, source: Source, sql: str) -> Scan:

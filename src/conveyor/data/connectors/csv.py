@@ -27,10 +27,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from conveyor.data._duck import is_numeric, literal
+from conveyor.data._duck import is_numeric, literal, memory_exhausted
 from conveyor.data.connectors.base import Scan
 from conveyor.data.sources import Source, read_head, single_byte_encoding
-from conveyor.errors import UnreadableData
+from conveyor.errors import InvalidInput, UnreadableData
 
 MISSING_MARKERS = (
     "",
@@ -91,7 +91,7 @@ class CsvConnector:
             return _CsvReader(con, source, workdir).scan(done | {WHOLE_FILE})
         raise explain(source, error) from error
 
-    def explain(self, source: Source, error: duckdb.Error) -> UnreadableData:
+    def explain(self, source: Source, error: duckdb.Error) -> InvalidInput:
         return explain(source, error)
 
 
@@ -320,8 +320,10 @@ def _whole_file_encoding(source: Source) -> str:
     return single_byte_encoding(bytes(high_bytes))
 
 
-def explain(source: Source, error: duckdb.Error) -> UnreadableData:
+def explain(source: Source, error: duckdb.Error) -> InvalidInput:
     """Turn a DuckDB CSV error into a message that names the problem and the line, with a hint to fix it."""
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return memory_exhausted(source.path.name, error)
     message = str(error)
     name = source.path.name
     line_match = _ERROR_LINE.search(message)
