@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -142,3 +143,12 @@ def _listening_pids(port: int) -> set[int]:
 
 def _established_per_pid(port: int) -> dict[int, int]:
     return _owners(_sockets(port, ESTABLISHED))
+
+
+def test_workers_that_cannot_load_the_model_stop_the_server(model_dir, conveyor_process, tmp_path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "model.lgb").write_text("not a LightGBM model")
+    done = conveyor_process("serve", broken, "--port", free_port(), "--workers", "2", home=tmp_path / "home")
+    assert done.returncode == 1
+    assert f"The server stopped: a worker could not load {broken}" in " ".join(done.stderr.split())

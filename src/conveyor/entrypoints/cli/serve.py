@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from conveyor.errors import Conflict
+from conveyor.errors import Conflict, ConveyorError
 
 
 def serve(
@@ -108,7 +108,10 @@ def serve(
                 hint="Choose another --port (or --host), or stop what is listening there.",
             ) from error
         if code:
-            raise typer.Exit(code)
+            raise ConveyorError(
+                f"The server stopped: a worker could not load {model} (its error is above).",
+                hint="Fix the model, or serve another version.",
+            )
     finally:
         import shutil
 
