@@ -16,6 +16,7 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from conveyor.automl.executors import FoldExecutor, choose_executor
 from conveyor.automl.families import DEFAULT_FAMILIES, FAMILIES
 from conveyor.automl.families.base import ModelFamily
 from conveyor.automl.metrics import Metric, resolve_metric
@@ -75,12 +76,15 @@ def run_automl(
     seed: int = 0,
     families: list[str] | None = None,
     n_jobs: int = -1,
+    executor: FoldExecutor | None = None,
     on_event: ProgressCallback = ignore_progress,
 ) -> AutoMLResult:
     """Search model families and their parameters for the best cross-validated `metric`, then fit the winner.
 
     `deadline` is a `time.monotonic()` value by which the call returns, final fit included; `max_trials`
     bounds the number of trials (with it alone, the same data and seed give the same model).
+    `executor` fits the folds (see `conveyor.automl.executors`); by default one is chosen for the data
+    size and the idle cores, and shut down on return.
     """
     if deadline is None and max_trials is None:
         raise InvalidInput("A search needs a deadline or max_trials.", hint="Give a time budget or a trial count.")
@@ -103,7 +107,9 @@ def run_automl(
             "No usable feature column is left once constant, identifier-like and leaking columns are dropped.",
             hint="Add columns that describe the rows.",
         )
+    own_executor = executor is None
     search = _Search(
+        executor=choose_executor(len(prepared.y)) if executor is None else executor,
         features=preprocessor.transform(prepared.features),
         y=prepared.y,
         task=prepared.task,
@@ -122,7 +128,11 @@ def run_automl(
             f"A class has under {MINORITY_SHARE:.0%} of the rows and {chosen_metric.name} reads predicted labels: "
             "classes are weighted inversely to their frequency."
         )
-    search.run()
+    try:
+        search.run()
+    finally:
+        if own_executor:
+            search.executor.shutdown(wait=False, cancel_futures=True)
     ensemble = search.build_ensemble()
     if (
         ensemble is not None
@@ -155,6 +165,42 @@ def run_automl(
         oof_y=prepared.y[search.oof_rows],
         oof_prediction=np.asarray(oof, dtype=float)[search.oof_rows],
     )
+
+
+@dataclass
+class FoldFit:
+    """One fold's fitted model, what its fit learned, its predictions on the fold's validation rows and timings."""
+
+    estimator: Any
+    facts: dict[str, Any]
+    prediction: np.ndarray
+    fit_seconds: float
+    predict_seconds: float
+
+
+def fit_fold(
+    family: ModelFamily,
+    params: dict[str, Any],
+    *,
+    task: Task,
+    seed: int,
+    n_jobs: int,
+    n_classes: int | None,
+    train: tuple[pd.DataFrame, np.ndarray],
+    valid: tuple[pd.DataFrame, np.ndarray],
+    stop_at: float | None,
+) -> FoldFit:
+    """Fit `family` with `params` on one fold and predict its validation rows: self-contained, for any executor."""
+    started = time.monotonic()
+    estimator = family.make_estimator(params, task=task, seed=seed, n_jobs=n_jobs)
+    facts = family.fit(estimator, *train, validation=valid, stop_at=stop_at)
+    fitted = time.monotonic()
+    prediction = (
+        np.asarray(estimator.predict(valid[0]), dtype=float)
+        if n_classes is None
+        else class_probabilities(estimator, valid[0], n_classes)
+    )
+    return FoldFit(estimator, facts, prediction, fitted - started, time.monotonic() - fitted)
 
 
 class _OutOfTime(Exception):
@@ -190,6 +236,7 @@ class _Search:
     def __init__(
         self,
         *,
+        executor: FoldExecutor,
         features: pd.DataFrame,
         y: np.ndarray,
         task: Task,
@@ -205,7 +252,7 @@ class _Search:
     ) -> None:
         self.features, self.y, self.task, self.n_classes, self.metric = features, y, task, n_classes, metric
         self.families = {family.name: family for family in families}
-        self.seed, self.n_jobs = seed, n_jobs
+        self.seed, self.n_jobs, self.executor = seed, n_jobs, executor
         self.started, self.deadline, self.max_trials, self.on_event = started, deadline, max_trials, on_event
         self.splits = make_splits(y, task, seed)
         self.balance_classes = needs_balancing(y, task, metric)
@@ -359,53 +406,55 @@ class _Search:
     def _cross_validate(
         self, family: ModelFamily, params: dict[str, Any], stop_at: float | None
     ) -> tuple[list[float], float, float, list[Any], list[dict[str, Any]], np.ndarray]:
-        scores: list[float] = []
         oof = np.zeros((len(self.y), self.n_classes) if self.n_classes else len(self.y), dtype=np.float32)
-        estimators: list[Any] = []
-        facts: list[dict[str, Any]] = []
-        fold_seconds: list[float] = []
-        fit_seconds = predict_seconds = 0.0
-        for done, (train, valid) in enumerate(self.splits):
-            fold_started = time.monotonic()
+        folds: list[FoldFit] = []
+        wave_seconds: list[float] = []
+        workers = self.executor.workers
+        waves = [self.splits[i : i + workers] for i in range(0, len(self.splits), workers)]
+        for done, wave in enumerate(waves):
+            wave_started = time.monotonic()
             # Families that stop on time finish every fold within its share; the others are abandoned between
-            # folds, except the first model of the search, which must return one.
-            out_of_time = stop_at is not None and fold_seconds and fold_started + float(np.mean(fold_seconds)) > stop_at
+            # waves of folds, except the first model of the search, which must return one.
+            out_of_time = stop_at is not None and wave_seconds and wave_started + float(np.mean(wave_seconds)) > stop_at
             if out_of_time and not family.stops_on_time and self.incumbent is not None:
-                raise _OutOfTime(f"Stopped after {done} of {len(self.splits)} folds to keep within the time budget.")
-            valid_features, valid_y = self.features.iloc[valid], self.y[valid]
-            estimator = family.make_estimator(
-                self._weighted(family, params), task=self.task, seed=self.seed, n_jobs=self.n_jobs
-            )
-            # spread the time left evenly over the folds still to run
-            fold_stop = None if stop_at is None else fold_started + (stop_at - fold_started) / (len(self.splits) - done)
-            facts.append(
-                family.fit(
-                    estimator,
-                    self.features.iloc[train],
-                    self.y[train],
-                    validation=(valid_features, valid_y),
-                    stop_at=fold_stop,
+                raise _OutOfTime(
+                    f"Stopped after {len(folds)} of {len(self.splits)} folds to keep within the time budget."
                 )
-            )
-            predicted = time.monotonic()
-            prediction = self._predict(estimator, valid_features)
-            finished = time.monotonic()
-            fit_seconds += predicted - fold_started
-            predict_seconds += finished - predicted
-            fold_seconds.append(finished - fold_started)
-            scores.append(self.metric.score(valid_y, prediction))
-            oof[valid] = prediction
-            estimators.append(estimator)
-        return scores, fit_seconds, predict_seconds, estimators, facts, oof
+            # spread the time left evenly over the waves still to run
+            wave_stop = None if stop_at is None else wave_started + (stop_at - wave_started) / (len(waves) - done)
+            futures = [
+                self.executor.submit(
+                    fit_fold,
+                    family,
+                    self._weighted(family, params),
+                    task=self.task,
+                    seed=self.seed,
+                    n_jobs=self.n_jobs,
+                    n_classes=self.n_classes,
+                    train=(self.features.iloc[train], self.y[train]),
+                    valid=(self.features.iloc[valid], self.y[valid]),
+                    stop_at=wave_stop,
+                )
+                for train, valid in wave
+            ]
+            folds.extend(future.result() for future in futures)
+            wave_seconds.append(time.monotonic() - wave_started)
+        scores = []
+        for fold, (_, valid) in zip(folds, self.splits, strict=True):
+            scores.append(self.metric.score(self.y[valid], fold.prediction))
+            oof[valid] = fold.prediction
+        return (
+            scores,
+            sum(fold.fit_seconds for fold in folds),
+            sum(fold.predict_seconds for fold in folds),
+            [fold.estimator for fold in folds],
+            [fold.facts for fold in folds],
+            oof,
+        )
 
     def _weighted(self, family: ModelFamily, params: dict[str, Any]) -> dict[str, Any]:
         """Class weights for imbalanced data when the metric reads predicted labels (see `needs_balancing`)."""
         return family.balanced(params) if self.balance_classes else params
-
-    def _predict(self, estimator: Any, features: pd.DataFrame) -> np.ndarray:
-        if self.n_classes is None:
-            return np.asarray(estimator.predict(features), dtype=float)
-        return class_probabilities(estimator, features, self.n_classes)
 
     def _failed(self, number: int, family: ModelFamily, params: dict[str, Any], error: str) -> TrialResult:
         return TrialResult(
