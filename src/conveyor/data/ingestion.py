@@ -32,8 +32,9 @@ from conveyor.data.stats import column_stats
 from conveyor.domain.datasets import ColumnSchema
 from conveyor.errors import UnreadableData
 
-# A read may fail once each for a late encoding problem, a late long line and a late type problem.
-_MAX_READ_ATTEMPTS = 4
+# A read may fail once each for a late encoding problem, a late long line, a late missing-value marker and a late
+# type problem.
+_MAX_READ_ATTEMPTS = 5
 _HASH_VERSION = "conveyor-data-hash-1"
 
 

@@ -126,10 +126,29 @@ def test_long_line_after_the_sample_is_read_whole(tmp_path: Path) -> None:
 
 
 def test_missing_marker_after_the_sample_keeps_column_numeric(tmp_path: Path) -> None:
-    source = _write(tmp_path / "t.csv", "n\n" + "".join(f"{i}\n" for i in range(50_000)) + "N/A\n")
+    source = _write(tmp_path / "t.csv", "n,s\n" + "".join(f"{i},x{i}\n" for i in range(50_000)) + "N/A,-\n")
     result = ingest(source, tmp_path / "out.parquet")
     assert result.rows == 50_001
-    assert result.columns[0].physical_type == "BIGINT"
+    assert [c.physical_type for c in result.columns] == ["BIGINT", "VARCHAR"]
+    last = pq.read_table(tmp_path / "out.parquet").slice(50_000).to_pylist()
+    assert last == [{"n": None, "s": None}]
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        ["1.5", "NaN", "2.5", "nan"],  # the markers leave the sample's types alone: the fast read
+        ["1", "NA", "2", "?"],  # the markers make the column numeric: the reader is handed them
+    ],
+)
+def test_missing_value_markers_read_as_missing_in_text_and_number_columns(tmp_path: Path, numbers) -> None:
+    texts = ["Lyon", "NA", "?", "N/A", "--", "null", "None", "", "-", "n/a"]
+    rows = [f"{texts[i % len(texts)]},{numbers[i % len(numbers)]}" for i in range(400)]
+    result = ingest(_write(tmp_path / "t.csv", "city,amount\n" + "\n".join(rows) + "\n"), tmp_path / "out.parquet")
+    assert [c.physical_type for c in result.columns] == ["VARCHAR", "DOUBLE" if "." in numbers[0] else "BIGINT"]
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert set(table["city"].to_pylist()) == {"Lyon", None}
+    assert table["amount"].null_count == 200
 
 
 @pytest.mark.parametrize(
