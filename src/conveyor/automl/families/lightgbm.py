@@ -27,6 +27,9 @@ SEARCH_SPACE: dict[str, BaseDistribution] = {
     "subsample": FloatDistribution(0.5, 1.0),
     "reg_lambda": FloatDistribution(1e-3, 10.0, log=True),
     "extra_trees": CategoricalDistribution([False, True]),
+    "linear_tree": CategoricalDistribution([False, True]),
+    # L2 penalty of the leaves' linear models (read only with linear_tree)
+    "linear_lambda": FloatDistribution(0.1, 100.0, log=True),
 }
 
 # known-good starting points: first LightGBM's own default (quick, so a first model arrives early), then
@@ -71,6 +74,16 @@ PORTFOLIO: list[dict[str, Any]] = [
 ]
 
 
+# Regression targets are often close to a sum of features (a delay is a departure delay plus a flight's
+# slack): trees fit such a sum in steps and do not extrapolate it, trees with a linear model in each leaf
+# do. Measured on one fold of nyc_flights (arrival delay): test RMSE 7.9 with linear leaves against 14.3
+# without, in a third of the time; on california_housing and ames_housing within 1 % either way at the same
+# cost. So for regression it is LightGBM's first configuration and the plain default its second. Unpenalised
+# leaf models once gave a fold 3x the error of the others when the deadline cut the boosting short; with
+# linear_lambda 10 the three folds of nyc_flights scored 7.9-8.0 (7.9-8.7 without), at 1.5x the rounds.
+LINEAR_LEAVES: dict[str, Any] = {**PORTFOLIO[0], "linear_tree": True, "linear_lambda": 10.0}
+
+
 def _stop_at(deadline: float) -> Any:
     """A LightGBM callback that ends training, keeping the rounds so far, once `deadline` has passed."""
     from lightgbm.callback import EarlyStopException
@@ -88,7 +101,10 @@ class LightGBMFamily(ModelFamily):
     relative_cost = 1.0
     stops_on_time = True
     space = SEARCH_SPACE
-    configs = PORTFOLIO
+
+    def portfolio(self, task: Task) -> list[dict[str, Any]]:
+        configs = [dict(config) for config in PORTFOLIO]
+        return [dict(LINEAR_LEAVES), *configs] if task is Task.REGRESSION else configs
 
     def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, "class_weight": "balanced"}
