@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# How connections spread over the workers, and what that does to the tail: ROUNDS wrk runs at 16
+# connections (3 s warm-up, then SECONDS measured, new connections each time, like the harness), each
+# printed with the established connections per worker process (sampled 2 s into the measured run).
+# Usage: bench/serving/spread.sh [WORKERS] [ROUNDS] [PAYLOAD single|batch100] [SECONDS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$(dirname "$here")")
+workers=${1:-2}; rounds=${2:-5}; payload=${3:-single}; seconds=${4:-10}
+port=${PORT:-18341}
+source "$here/start_server.sh"
+url="http://127.0.0.1:$port/v2/models/demo-lgbm/infer"
+body="$model_dir/payloads/v2_${payload}.json"
+sleep 20  # every worker listening, not only the first one ready
+for round in $(seq "$rounds"); do
+  taskset -c 1 wrk -t 1 -c 16 -d 3s -s "$lua" "$url" -- "$body" >/dev/null
+  out=$(mktemp)
+  taskset -c 1 wrk -t 1 -c 16 -d "${seconds}s" -s "$lua" "$url" -- "$body" >"$out" &
+  sleep 2
+  split=$(ss -tnpH state established "( sport = :$port )" | grep -o 'pid=[0-9]*' | sort | uniq -c | awk '{print $1}' | sort -rn | paste -sd/ || true)
+  wait $!
+  python3 - "$round" "$split" "$(grep WRKJSON "$out")" <<'PY'
+import json, sys
+d = json.loads(sys.argv[3].split(" ", 1)[1])
+print(f"round {sys.argv[1]}: connections per worker {sys.argv[2]:>6s}  req/s {d['requests'] / d['duration_us'] * 1e6:7.0f}  "
+      f"p50 {d['p50_us'] / 1000:6.2f}  p90 {d['p90_us'] / 1000:6.2f}  p99 {d['p99_us'] / 1000:7.2f} ms")
+PY
+  rm -f "$out"
+done
+echo "$workers worker(s), $payload, load: $(cut -d' ' -f1-3 /proc/loadavg)"
