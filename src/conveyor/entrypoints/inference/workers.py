@@ -8,8 +8,11 @@ socket per worker the kernel spreads new connections over the workers by a hash 
 all to the first). The benchmark figures are in docs/benchmarks.md ("Serving").
 
 The parent binds the address without listening (so a taken port fails at once, and port 0 picks one
-port for all), starts the workers, restarts one that dies after loading its model, stops them all when
-one fails before that, and passes SIGINT/SIGTERM on.
+port for all) and starts the workers. They listen only once every one of them has loaded the model:
+the first connections do not all land on the first worker ready, and no request is served while
+another worker is still importing libraries on the same cores. A worker that dies later is replaced
+(and listens as soon as it has loaded); one that fails before it is ready stops them all.
+SIGINT/SIGTERM are passed on.
 """
 
 from __future__ import annotations
@@ -36,10 +39,13 @@ def run_workers(server: dict[str, Any], *, host: str, port: int, workers: int) -
     port = reserved.getsockname()[1]
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    processes: list[tuple[Any, Any]] = [_start(server, host, port) for _ in range(workers)]
+    listen = _spawn.Event()
+    processes: list[tuple[Any, Any]] = [_start(server, host, port, listen) for _ in range(workers)]
     code = 0
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.2):
+            if not listen.is_set() and all(ready.is_set() for _, ready in processes):
+                listen.set()
             for index, (process, ready) in enumerate(processes):
                 if process.is_alive():
                     continue
@@ -48,7 +54,7 @@ def run_workers(server: dict[str, Any], *, host: str, port: int, workers: int) -
                     code = 1
                     break
                 logger.warning("Worker %s died (exit code %s); starting another.", process.pid, process.exitcode)
-                processes[index] = _start(server, host, port)
+                processes[index] = _start(server, host, port, listen)
     finally:
         for process, _ in processes:
             if process.is_alive():
@@ -64,20 +70,21 @@ def run_workers(server: dict[str, Any], *, host: str, port: int, workers: int) -
     return code
 
 
-def _start(server: dict[str, Any], host: str, port: int) -> tuple[Any, Any]:
+def _start(server: dict[str, Any], host: str, port: int, listen: Any) -> tuple[Any, Any]:
     ready = _spawn.Event()
-    process = _spawn.Process(target=_worker, args=(server, host, port, ready), name="conveyor-worker")
+    process = _spawn.Process(target=_worker, args=(server, host, port, ready, listen), name="conveyor-worker")
     process.start()
     return process, ready
 
 
-def _worker(server: dict[str, Any], host: str, port: int, ready: Any) -> None:
+def _worker(server: dict[str, Any], host: str, port: int, ready: Any, listen: Any) -> None:
     import uvicorn
 
     config = uvicorn.Config(**server)
     config.configure_logging()
     config.load()  # the app factory: the model is loaded here, before this worker takes connections
     ready.set()
+    listen.wait()
     sock = _socket(host, port)
     uvicorn.Server(config).run(sockets=[sock])
 
