@@ -19,12 +19,14 @@ FAMILIES = Registry(
 )
 
 # the order in which families get their portfolio turns: strong and fast first, then the ones that add
-# diversity to the ensemble
+# diversity to the ensemble. The linear model is cheap and unlike the trees, so it comes second: on
+# mfeat_factors (216 numeric columns, 10 classes) it out-scored LightGBM (CV log loss 0.106 vs 0.128) and
+# the slower boosting families never got a turn at 60 s.
 DEFAULT_FAMILIES = (
     "lightgbm",
+    "linear",
     "catboost",
     "xgboost",
-    "linear",
     "extra_trees",
     "random_forest",
     "hist_gradient_boosting",
