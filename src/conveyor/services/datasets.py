@@ -297,7 +297,15 @@ class DatasetService:
         stored = self._store.get_report(version.dataset, version.version)
         if stored is not None and target is None:
             return ProfileReport(version.ref, stored)
-        report = data.analyze(self._artifacts.local_path(version.uri), version.columns, version.profile, target=target)
+        report = data.analyze(
+            self._artifacts.local_path(version.uri),
+            version.columns,
+            version.profile,
+            target=target,
+            # The stored report already counted the duplicate rows; a target changes associations, not that.
+            duplicate_rows=stored["duplicate_rows"] if stored is not None else None,
+            memory_limit=self._memory_limit,
+        )
         if stored is None and target is None:
             self._store.set_report(version.dataset, version.version, report)
         return ProfileReport(version.ref, report)
