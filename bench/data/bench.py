@@ -3,9 +3,15 @@
 Run from the repository root with the project venv (see bench/data/README.md):
 
     .venv/bin/python bench/data/bench.py [--repeat 50] [--runs 3] [--ydata $HOME/venvs/ydata/bin/python]
+    .venv/bin/python bench/data/bench.py --larger-than-memory 500 --memory-limit 256MB
 
 The input CSV (bank_marketing repeated `--repeat` times, 45,211 rows each) is generated under $TMPDIR, never in
 the repository. Every timed step runs in a fresh process, alternating the two contenders, and the median is kept.
+Besides wall time, each process's CPU time (user + system) is kept: on a shared machine it moves less with the
+neighbours' load than wall time does.
+
+`--larger-than-memory N` instead ingests bank_marketing × N once with DuckDB held to `--memory-limit`
+(`CONVEYOR_DATA_MEMORY_LIMIT`) and reports the process's peak resident memory next to the file's size.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import sys, duckdb
 duckdb.sql(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}')) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
 """
 
+# Both profile timings in one process: the full profile (nothing reused), and the profile as `add` runs it, reusing
+# the statistics pass and duplicate count that ingest made while typing the columns.
 CONVEYOR_PROFILE = """
 import sys, time
 from pathlib import Path
@@ -40,7 +48,11 @@ ingest = data.ingest(parquet, parquet.with_name("again.parquet"))  # the schema 
 start = time.perf_counter()
 profile = data.profile(parquet, ingest.columns)
 report = data.analyze(parquet, ingest.columns, profile)
-print(time.perf_counter() - start)
+full = time.perf_counter() - start
+start = time.perf_counter()
+profile = data.profile(parquet, ingest.columns, ingest.stats)
+report = data.analyze(parquet, ingest.columns, profile, duplicate_rows=ingest.duplicate_rows)
+print(full, time.perf_counter() - start)
 """
 
 YDATA_PROFILE = """
@@ -68,14 +80,40 @@ def make_csv(path: Path, repeat: int) -> int:
     return rows * repeat
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (KiB) of a fresh process."""
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+    """Wall seconds, peak resident memory (KiB) and CPU seconds (user + system) of a fresh process."""
     start = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M %U %S", *command], capture_output=True, text=True, env=env, check=False
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{command[0]} failed:\n{done.stdout}\n{done.stderr}")
-    return seconds, int(done.stderr.strip().splitlines()[-1])
+    rss, user, system = done.stderr.strip().splitlines()[-1].split()
+    return seconds, int(rss), float(user) + float(system)
+
+
+def larger_than_memory(args: argparse.Namespace) -> None:
+    """`conveyor datasets add` of bank_marketing × N with DuckDB held to `--memory-limit`: peak RSS vs file size."""
+    csv = args.work / f"bank_marketing_x{args.larger_than_memory}.csv"
+    rows = make_csv(csv, args.larger_than_memory) if not csv.exists() else None
+    home = args.work / "home-big"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {**os.environ, "CONVEYOR_HOME": str(home), "CONVEYOR_DATA_MEMORY_LIMIT": args.memory_limit}
+    seconds, rss, cpu = timed([str(CONVEYOR), "datasets", "add", str(csv), "--name", "big"], env=env)
+    stored = sum(p.stat().st_size for p in (home / "artifacts").rglob("*.parquet"))
+    shutil.rmtree(home, ignore_errors=True)
+    result = {
+        "rows": rows,
+        "csv_mib": csv.stat().st_size / 2**20,
+        "parquet_mib": stored / 2**20,
+        "memory_limit": args.memory_limit,
+        "conveyor_add_s": seconds,
+        "conveyor_add_cpu_s": cpu,
+        "conveyor_peak_rss_mib": rss / 1024,
+        "load_average": os.getloadavg(),
+    }
+    print(json.dumps(result, indent=2))
 
 
 def main() -> None:
@@ -84,44 +122,57 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--ydata", help="python of a venv with ydata-profiling (skipped when absent)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "conveyor-bench" / "data")
+    parser.add_argument("--larger-than-memory", type=int, metavar="N", help="ingest bank_marketing x N instead")
+    parser.add_argument("--memory-limit", default="256MB", help="DuckDB's memory with --larger-than-memory")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.larger_than_memory:
+        larger_than_memory(args)
+        return
     csv = args.work / f"bank_marketing_x{args.repeat}.csv"
     rows = make_csv(csv, args.repeat) if not csv.exists() else None
     print(f"input: {csv} ({csv.stat().st_size / 2**20:.0f} MiB{f', {rows:,} rows' if rows else ''})")
 
-    duck, conveyor, duck_rss, conveyor_rss = [], [], [], []
+    duck, conveyor, duck_rss, conveyor_rss, duck_cpu, conveyor_cpu = [], [], [], [], [], []
     for run in range(args.runs):
         target = args.work / "bare.parquet"
-        seconds, rss = timed([sys.executable, "-c", DUCKDB_COPY, str(csv), str(target)])
+        seconds, rss, cpu = timed([sys.executable, "-c", DUCKDB_COPY, str(csv), str(target)])
         duck.append(seconds)
         duck_rss.append(rss)
+        duck_cpu.append(cpu)
         target.unlink()
         home = args.work / f"home-{run}"
         shutil.rmtree(home, ignore_errors=True)
         env = {**os.environ, "CONVEYOR_HOME": str(home)}
-        seconds, rss = timed([str(CONVEYOR), "datasets", "add", str(csv), "--name", "bank"], env=env)
+        seconds, rss, cpu = timed([str(CONVEYOR), "datasets", "add", str(csv), "--name", "bank"], env=env)
         conveyor.append(seconds)
         conveyor_rss.append(rss)
-        print(f"run {run + 1}: duckdb copy {duck[-1]:.2f} s, conveyor datasets add {conveyor[-1]:.2f} s", flush=True)
+        conveyor_cpu.append(cpu)
+        print(
+            f"run {run + 1}: duckdb copy {duck[-1]:.2f} s ({duck_cpu[-1]:.2f} s CPU), "
+            f"conveyor datasets add {conveyor[-1]:.2f} s ({conveyor_cpu[-1]:.2f} s CPU), load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
     stored = next((args.work / "home-0" / "artifacts").rglob("*.parquet"))
     result = {
         "rows": rows,
         "duckdb_copy_s": statistics.median(duck),
         "conveyor_add_s": statistics.median(conveyor),
         "add_over_copy": statistics.median(conveyor) / statistics.median(duck),
+        "duckdb_copy_cpu_s": statistics.median(duck_cpu),
+        "conveyor_add_cpu_s": statistics.median(conveyor_cpu),
+        "add_over_copy_cpu": statistics.median(conveyor_cpu) / statistics.median(duck_cpu),
         "duckdb_peak_rss_mib": max(duck_rss) / 1024,
         "conveyor_peak_rss_mib": max(conveyor_rss) / 1024,
     }
     ours = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", CONVEYOR_PROFILE, str(stored)], capture_output=True, text=True, check=True
-            ).stdout.split()[-1]
-        )
+        subprocess.run(
+            [sys.executable, "-c", CONVEYOR_PROFILE, str(stored)], capture_output=True, text=True, check=True
+        ).stdout.split()[-2:]
         for _ in range(args.runs)
     ]
-    result["conveyor_profile_s"] = statistics.median(ours)
+    result["conveyor_profile_s"] = statistics.median(float(full) for full, _ in ours)
+    result["conveyor_profile_in_add_s"] = statistics.median(float(reused) for _, reused in ours)
     if args.ydata and Path(args.ydata).exists():
         theirs = subprocess.run(
             [args.ydata, "-c", YDATA_PROFILE, str(stored)], capture_output=True, text=True, check=False
@@ -129,6 +180,7 @@ def main() -> None:
         if theirs.returncode == 0:
             result["ydata_minimal_s"] = float(theirs.stdout.split()[-1])
             result["ydata_over_conveyor"] = result["ydata_minimal_s"] / result["conveyor_profile_s"]
+            result["ydata_over_conveyor_in_add"] = result["ydata_minimal_s"] / result["conveyor_profile_in_add_s"]
         else:
             print(theirs.stderr[-2000:])
     for home in args.work.glob("home-*"):
