@@ -38,6 +38,8 @@ def _tree_members(estimator: Any, weight: float = 1.0) -> list[tuple[Any, float]
         share = weight / len(estimator.estimators)
         return [m for member in estimator.estimators for m in _tree_members(member, share)]
     module = type(estimator).__module__
+    if module.startswith("lightgbm") and estimator.get_params().get("linear_tree"):
+        return []  # LightGBM computes no SHAP values for trees with linear models in their leaves
     if module.startswith(("lightgbm", "xgboost")):
         return [(estimator, weight)]
     return []
@@ -77,7 +79,8 @@ def contributions(model: TabularModel, frame: pd.DataFrame) -> pd.DataFrame:
     members = _tree_members(model.estimator)
     if not members:
         raise InvalidInput(
-            f"Per-row contributions need LightGBM or XGBoost trees; this model is {model.family}.",
+            "Per-row contributions need LightGBM or XGBoost trees with constant leaves (LightGBM has none for "
+            f"linear leaves); this model is {model.family}.",
             hint="Train with those families, or read the model card's global feature importance.",
         )
     features = model.preprocessor.transform(frame)

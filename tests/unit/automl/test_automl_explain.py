@@ -72,3 +72,13 @@ def test_a_late_model_card_skips_the_dear_parts(diabetes: pd.DataFrame, tmp_path
     card = json.loads((tmp_path / "model_card.json").read_text())
     assert card["skipped"] == ["feature_importance", "plots"]
     assert card["evaluation"]["rmse"] > 0
+
+
+def test_linear_leaves_get_a_card_by_permutation_but_no_contributions(diabetes: pd.DataFrame, tmp_path: Path) -> None:
+    result = run_automl(diabetes, "target", max_trials=1, families=["lightgbm"])
+    assert result.model.params["linear_tree"] is True
+    with pytest.raises(InvalidInput, match="linear leaves"):
+        contributions(result.model, diabetes.head(3))
+    write_model_card(result.model, diabetes, result.oof_y, result.oof_prediction, tmp_path, sample_rows=len(diabetes))
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert abs(sum(card["feature_importance"].values()) - 1.0) < 1e-6
