@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-
 from conveyor.errors import UnreadableData
 
 # Enough text to judge the encoding and spot binary content; the dialect itself is sniffed by DuckDB.
@@ -94,6 +92,12 @@ def inspect_source(source: str | Path) -> Source:
 
 def read_head(path: Path, compression: str | None, size: int = SAMPLE_BYTES) -> bytes:
     """The first `size` bytes of the file's content, decompressed."""
+    if compression is None:
+        with path.open("rb") as stream:
+            return stream.read(size)
+    # PyArrow (and the numpy it loads, a fifth of a second) only when there is something to decompress.
+    import pyarrow as pa
+
     try:
         with pa.input_stream(str(path), compression=compression) as stream:
             return stream.read(size)

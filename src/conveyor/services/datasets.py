@@ -172,8 +172,8 @@ class DatasetService:
         """
         from conveyor import data
 
-        # DuckDB releases the GIL while it reads, so the metadata store opens meanwhile on another thread.
-        opening = threading.Thread(target=self._open_quietly, daemon=True)
+        # DuckDB releases the GIL while it reads, so the store opens and the profile's libraries load meanwhile.
+        opening = threading.Thread(target=self._prepare_quietly, daemon=True)
         opening.start()
         with self._artifacts.staging_dir() as staging:
             staged = staging / "data.parquet"
@@ -218,10 +218,15 @@ class DatasetService:
             raise
         return IngestOutcome(version, created=True)
 
-    def _open_quietly(self) -> None:
-        # A failure here surfaces again, with its own traceback, when the store is first used.
+    def _prepare_quietly(self) -> None:
+        """Open the metadata store and load the profile's numpy while DuckDB reads (off the read's path)."""
+        from conveyor import data
+
+        # A failure here surfaces again, with its own traceback, when the store or the profile is first used.
         with contextlib.suppress(Exception):
             _ = self._store
+        with contextlib.suppress(Exception):
+            _ = data.analyze
 
     # --- reading ------------------------------------------------------------------------------------------
 

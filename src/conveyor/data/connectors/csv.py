@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from conveyor.data._duck import ident, is_numeric, literal, memory_exhausted
 from conveyor.data.connectors.base import Scan
@@ -325,6 +324,8 @@ def _readable_copy(source: Source, workdir: Path) -> tuple[Path, str]:
     encoding = source.encoding or "utf-8"
     if encoding in _DUCKDB_ENCODINGS:
         return source.path, encoding
+    import pyarrow as pa
+
     copy = workdir / f"{source.path.stem}.utf-8.csv"
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
@@ -343,6 +344,8 @@ def _readable_copy(source: Source, workdir: Path) -> tuple[Path, str]:
 
 def _whole_file_encoding(source: Source) -> str:
     """The single-byte encoding of a file whose non-UTF-8 bytes appear only after the sample."""
+    import pyarrow as pa
+
     # The high bytes (0x80-0xFF) decide it, and a file rarely has many: gather them all, then judge once.
     high_bytes = bytearray()
     with pa.input_stream(str(source.path), compression=source.compression) as stream:
