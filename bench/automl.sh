@@ -20,5 +20,6 @@ CONVEYOR_BIN="$repo/.venv/bin/conveyor" "$peers/bin/python" suite.py \
   --manifest "$shared/datasets/bench/manifest.json" --systems "${SYSTEMS:-conveyor}" \
   --budget "$budget" --seeds "${SEEDS:-0}" --order size --resume \
   ${DATASETS:+--datasets "$DATASETS"} --out "$out/results.jsonl" --split-dir "$out/splits"
+# The peers' records: seed 0 from ../shared (quiet machine), seeds 1 and 2 measured here (bench/automl/results).
 "$peers/bin/python" report.py "$out/results.jsonl" "$shared/bench/automl/results/bench60_seed0.jsonl" \
-  --budget "$budget" --peers flaml,autogluon | tee "$out/report.md"
+  "$here/automl/results/peers60_seeds12.jsonl" --budget "$budget" --peers flaml,autogluon | tee "$out/report.md"
