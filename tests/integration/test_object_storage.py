@@ -64,6 +64,8 @@ def s3_endpoint(tmp_path_factory):
         "-master.telemetry=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
+        f"-filer.localSocket={data / 'filer.sock'}",
+        f"-s3.localSocket={data / 's3.sock'}",
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
     log = (data / "weed.log").open("w")
@@ -91,6 +93,10 @@ def s3_endpoint(tmp_path_factory):
             server.kill()
             server.wait()
         log.close()
+        # The gRPC sockets SeaweedFS cannot be told to put elsewhere.
+        for name, port in ports.items():
+            if name.endswith(".grpc"):
+                Path(f"/tmp/seaweedfs-{name.split('.')[0]}-grpc-{port}.sock").unlink(missing_ok=True)
 
 
 @pytest.fixture
