@@ -155,3 +155,12 @@ def test_artifact_root_on_s3_holds_the_versions(cli, s3, monkeypatch, tmp_path):
     exported = tmp_path / "adult.csv"
     assert cli("datasets", "export", "adult", "--output", exported).exit_code == 0
     assert len(exported.read_text().splitlines()) == DEMO_ROWS + 1
+
+
+def test_sdk_ingests_an_s3_url(home, s3):
+    import conveyor as cv
+
+    s3.put_file(str(DEMO_CSV), "conveyor-data/sdk/adult.csv.gz")
+    version = cv.Workspace().add_dataset("s3://conveyor-data/sdk/adult.csv.gz")
+    assert (version.dataset, version.version, version.rows) == ("adult", 1, DEMO_ROWS)
+    assert version.source == "s3://conveyor-data/sdk/adult.csv.gz"

@@ -90,11 +90,14 @@ class Workspace:
         return f"<Workspace {self.home}>"
 
     def add_dataset(self, source: str | Path, name: str | None = None) -> Any:
-        """Ingest a CSV or Parquet file as a new version of dataset `name` (default: the file name)."""
+        """Ingest a file (CSV, Parquet, JSON Lines, .xlsx) or an `s3://` object as a new version of dataset `name`.
+
+        `name` defaults to the file name without its suffixes.
+        """
         from conveyor.services.datasets import dataset_name_for
 
-        path = Path(source)
-        return self._services.datasets.add(path, name or dataset_name_for(path)).version
+        located = source if isinstance(source, str) and source.startswith("s3://") else Path(source)
+        return self._services.datasets.add(located, name or dataset_name_for(located)).version
 
     def datasets(self) -> pd.DataFrame:
         """Every dataset with its newest version."""
