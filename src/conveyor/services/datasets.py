@@ -65,10 +65,11 @@ class ProfileReport:
 
 def dataset_name_for(path: str | Path) -> str:
     """A dataset name from a file name or object URL: `sales-2024.csv.gz`, `s3://b/sales-2024.csv.gz` → `sales-2024`."""
-    name = PurePosixPath(str(path)).name if isinstance(path, str) else path.name
+    file_name = PurePosixPath(str(path)).name if isinstance(path, str) else path.name
+    name = file_name
     for suffix in (".gz", ".zst", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".xlsx"):
         name = name.removesuffix(suffix)
-    return name or path.name
+    return name or file_name
 
 
 def check_name(name: str) -> None:
