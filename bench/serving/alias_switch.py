@@ -36,7 +36,6 @@ def main() -> int:
 
     from conveyor.adapters.tracking import MlflowTracker
     from conveyor.bootstrap import build_services
-    from conveyor.services.deployments import deployment_service
     from conveyor.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="conveyor-alias-switch-"))
@@ -49,7 +48,7 @@ def main() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    service = deployment_service(build_services(settings))
+    service = build_services(settings).deployments
     deployment = service.deploy("demo-lgbm@champion", "bench", port=port, workers=args.workers, follow_seconds=1.0)
     print(f"deployed {deployment.model} v{deployment.model_version} at {deployment.url} ({deployment.status})")
     try:
