@@ -34,6 +34,9 @@ def connect(spill_dir: Path, memory_limit: str | None = None) -> duckdb.DuckDBPy
         ) from None
     # The engine runs under the CLI's own progress display and in servers; DuckDB's bar would garble both.
     con.execute("SET enable_progress_bar = false")
+    # DuckDB plans a long IN list (the missing-value markers of text columns) as a join, and that join hands
+    # rows back out of file order on a parallel scan: ingested versions and scored files came back shuffled.
+    con.execute("SET disabled_optimizers = 'in_clause'")
     return con
 
 
