@@ -362,7 +362,6 @@ def _workbook_of_demo_rows(demo_csv, path, rows: int) -> list[list[object]]:
 
 
 def test_excel_workbook_is_ingested_with_its_types_and_values(cli, demo_csv, tmp_path):
-    pytest.importorskip("openpyxl")
     book = tmp_path / "adult.xlsx"
     table = _workbook_of_demo_rows(demo_csv, book, 300)
     added = cli("datasets", "add", book, "--json")
@@ -383,7 +382,6 @@ def test_excel_problems_are_named(cli, tmp_path, monkeypatch):
     import sys
     import zipfile
 
-    pytest.importorskip("openpyxl")
     damaged = tmp_path / "sales.xlsx"
     with zipfile.ZipFile(damaged, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
