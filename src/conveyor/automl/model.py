@@ -100,6 +100,10 @@ class TabularModel:
         self.params = params
         self.dropped_classes = list(dropped_classes or [])
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Models registered by an earlier Conveyor lack the newer attributes; they load with the defaults.
+        self.__dict__.update({"dropped_classes": [], **state})
+
     @property
     def input_columns(self) -> list[tuple[str, str]]:
         return self.preprocessor.input_columns_

@@ -62,3 +62,14 @@ def test_a_class_rarer_than_the_folds_keeps_five_folds(wine: pd.DataFrame) -> No
     result = run_automl(frame, "target", max_trials=1, families=["linear"])
     assert result.leaderboard[0].folds == 5
     assert "9" in result.model.predict_frame(frame.drop(columns=["target"])).columns
+
+
+def test_a_model_pickled_before_dropped_classes_existed_still_predicts(wine: pd.DataFrame) -> None:
+    import pickle
+
+    model = run_automl(wine, "target", max_trials=1, families=["linear"]).model
+    older = pickle.loads(pickle.dumps(model))
+    del older.__dict__["dropped_classes"]
+    reloaded = pickle.loads(pickle.dumps(older))
+    rows = wine.drop(columns=["target"])
+    pd.testing.assert_frame_equal(reloaded.predict_frame(rows), model.predict_frame(rows))
