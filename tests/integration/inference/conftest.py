@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -70,6 +71,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def keep_requesting(
+    send: Callable[[httpx.Client], httpx.Response], stop: threading.Event, failures: list[str], versions: list[str]
+) -> None:
+    """Send requests until `stop` is set: each answer's model version goes to `versions`, each non-200 to `failures`."""
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            answer = send(client)
+            if answer.status_code != 200:
+                failures.append(answer.text)
+            else:
+                versions.append(answer.json()["model_version"])
 
 
 def serve(app: Any) -> Iterator[str]:

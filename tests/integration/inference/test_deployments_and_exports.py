@@ -24,7 +24,7 @@ from conveyor.bootstrap import build_services
 from conveyor.services.exports import ExportService, kserve_manifest, seldon_manifest
 from conveyor.settings import Settings
 
-from .conftest import free_port
+from .conftest import free_port, keep_requesting
 
 COLUMNS = ["age", "education_num", "hours_per_week"]
 NAME = "lgbm"
@@ -80,16 +80,10 @@ def test_deployment_follows_its_alias_without_failing_a_request(workspace, adult
         seen: list[str] = []
         stop = threading.Event()
 
-        def hammer() -> None:
-            with httpx.Client(timeout=10) as client:
-                while not stop.is_set():
-                    r = _infer(deployment.url, rows, client)
-                    if r.status_code != 200:
-                        failures.append(r.text)
-                    else:
-                        seen.append(r.json()["model_version"])
+        def send(client: httpx.Client) -> httpx.Response:
+            return _infer(deployment.url, rows, client)
 
-        threads = [threading.Thread(target=hammer) for _ in range(3)]
+        threads = [threading.Thread(target=keep_requesting, args=(send, stop, failures, seen)) for _ in range(3)]
         for t in threads:
             t.start()
         time.sleep(0.5)
