@@ -412,3 +412,28 @@ def test_data_memory_limit_setting_reaches_duckdb_and_bad_or_tight_ones_are_name
     added = cli("datasets", "add", demo_csv, "--name", "adult", "--json")
     assert added.exit_code == 0, added.output
     assert json.loads(added.stdout)["rows"] == DEMO_ROWS
+
+
+def test_the_memory_limit_reaches_export_validation_suggestions_and_recipes(cli, tmp_path, monkeypatch):
+    small = tmp_path / "small.csv"
+    small.write_text("age,city\n30,Oslo\n41,Rome\n52,Lima\n")
+    assert cli("datasets", "add", small, "--name", "small").exit_code == 0
+    expectations = tmp_path / "expectations.yaml"
+    expectations.write_text("expectations:\n  - {type: not_null, column: age}\n")
+    assert cli("datasets", "expect", "small", "--file", expectations).exit_code == 0
+    recipe = tmp_path / "older.yaml"
+    recipe.write_text("name: older\noutput: older\ninputs: [small]\nsql: SELECT * FROM small WHERE age > 35\n")
+    exported = tmp_path / "exported.csv"
+    # A malformed limit fails at the connection itself, so each command shows that it handed the setting over.
+    monkeypatch.setenv("CONVEYOR_DATA_MEMORY_LIMIT", "lots")
+    for command in (
+        ("datasets", "export", "small", "--output", exported),
+        ("datasets", "validate", "small"),
+        ("datasets", "expect", "small", "--suggest"),
+        ("recipes", "run", recipe),
+    ):
+        refused = cli(*command)
+        assert refused.exit_code == 1, command
+        assert "Memory limit 'lots' is not one DuckDB understands" in refused.stderr, command
+    assert not exported.exists()
+    assert [d["name"] for d in json.loads(cli("datasets", "list", "--json").stdout)] == ["small"]

@@ -15,8 +15,11 @@ _FORMATS = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet, C
 _FORMATS[".pq"] = _FORMATS[".parquet"]
 
 
-def export(parquet: Path, output: Path) -> Path:
-    """Write the table to `output`, whose extension (.csv, .parquet, .pq) picks the format."""
+def export(parquet: Path, output: Path, *, memory_limit: str | None = None) -> Path:
+    """Write the table to `output`, whose extension (.csv, .parquet, .pq) picks the format.
+
+    DuckDB works within `memory_limit` (see `connect`).
+    """
     output = Path(output)
     options = _FORMATS.get(output.suffix.lower())
     if options is None:
@@ -29,7 +32,7 @@ def export(parquet: Path, output: Path) -> Path:
     handle, partial = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
     os.close(handle)
     try:
-        with work_directory(output.parent) as workdir, closing(connect(workdir / "spill")) as con:
+        with work_directory(output.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
             con.execute(f"COPY (SELECT * FROM read_parquet({literal(str(parquet))})) TO {literal(partial)} {options}")
         os.replace(partial, output)
     finally:

@@ -36,8 +36,12 @@ def read_frame(parquet: Path, columns: list[str] | None = None) -> pd.DataFrame:
     return pq.read_table(parquet, columns=columns).to_pandas()
 
 
-def iter_frames(source: str | Path, batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+def iter_frames(
+    source: str | Path, batch_rows: int = 100_000, *, memory_limit: str | None = None
+) -> Iterator[pd.DataFrame]:
     """Read a CSV/Parquet file in DataFrames of at most `batch_rows` rows, streaming; dialect detection as in ingest.
+
+    DuckDB works within `memory_limit` (see `connect`).
 
     A problem met before the first chunk is recovered from as in ingest (or reported); one met later, after
     chunks were handed out, is reported as `UnreadableData` rather than silently skipped.
@@ -46,7 +50,7 @@ def iter_frames(source: str | Path, batch_rows: int = 100_000) -> Iterator[pd.Da
     connector = CONNECTORS[found.format]()
     with (
         work_directory(Path(tempfile.gettempdir())) as workdir,
-        closing(connect(workdir / "spill")) as con,
+        closing(connect(workdir / "spill", memory_limit)) as con,
     ):
         scan = connector.scan(con, found, workdir)
         while True:

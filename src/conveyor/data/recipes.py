@@ -108,15 +108,17 @@ def check_spec(spec: Any) -> None:
             )
 
 
-def run_recipe(spec: dict[str, Any], inputs: dict[str, Path], dest: Path) -> IngestResult:
+def run_recipe(
+    spec: dict[str, Any], inputs: dict[str, Path], dest: Path, *, memory_limit: str | None = None
+) -> IngestResult:
     """Run `spec` over `inputs` (reference as written in the spec → Parquet file) and write `dest` (Parquet).
 
-    `dest` appears only when everything succeeded.
+    `dest` appears only when everything succeeded. DuckDB works within `memory_limit` (see `connect`).
     """
     check_spec(spec)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with work_directory(dest.parent) as workdir, closing(connect(workdir / "spill")) as con:
+    with work_directory(dest.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         views = _sandbox(con, inputs, workdir)
         query = _sql_query(con, spec, views) if "sql" in spec else _prepare_query(con, spec, views)
         written = workdir / "recipe.parquet"

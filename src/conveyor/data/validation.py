@@ -221,11 +221,13 @@ def _value(value: Any) -> str:
     return literal(str(value))
 
 
-def suggest(parquet: Path, columns: list[ColumnSchema], profiles: list[ColumnProfile]) -> list[dict[str, Any]]:
+def suggest(
+    parquet: Path, columns: list[ColumnSchema], profiles: list[ColumnProfile], *, memory_limit: str | None = None
+) -> list[dict[str, Any]]:
     """Expectations that the reference version meets and later ones plausibly should (like GE's profiler)."""
     parquet = Path(parquet)
     table = f"read_parquet({literal(str(parquet))})"
-    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill")) as con:
+    with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         rows = _scalar(con, f"SELECT count(*) FROM {table}")
         suggested: list[dict[str, Any]] = [{"type": "row_count", "min": max(1, rows // 2)}]
         for column, profile in zip(columns, profiles, strict=True):

@@ -98,6 +98,11 @@ class DatasetService:
         self._memory_limit = memory_limit
 
     @property
+    def memory_limit(self) -> str | None:
+        """DuckDB's memory for the data engine (None: its default), for every service that reads data through it."""
+        return self._memory_limit
+
+    @property
     def _store(self) -> MetadataStore:
         if self._opened is None:
             assert self._store_factory is not None
@@ -327,7 +332,9 @@ class DatasetService:
         from conveyor import data
 
         version = self.get(ref)
-        return data.export(self._artifacts.local_path(version.uri), Path(output).expanduser())
+        return data.export(
+            self._artifacts.local_path(version.uri), Path(output).expanduser(), memory_limit=self._memory_limit
+        )
 
     # --- schema overrides ---------------------------------------------------------------------------------
 
@@ -393,7 +400,9 @@ class DatasetService:
         from conveyor import data
 
         version = self.get(ref)
-        return data.suggest(self._artifacts.local_path(version.uri), version.columns, version.profile)
+        return data.suggest(
+            self._artifacts.local_path(version.uri), version.columns, version.profile, memory_limit=self._memory_limit
+        )
 
     def validate(self, ref: str | DatasetRef) -> DatasetVersion:
         """Check the dataset's expectations on the version and store the result with it."""
@@ -407,7 +416,7 @@ class DatasetService:
                 hint=f"Declare some: `conveyor datasets expect {version.dataset} --file expectations.yaml` "
                 "(or --suggest).",
             )
-        result = data.check(self._artifacts.local_path(version.uri), expectations)
+        result = data.check(self._artifacts.local_path(version.uri), expectations, memory_limit=self._memory_limit)
         return self._with_overrides(self._store.set_validation(version.dataset, version.version, result))
 
     def accept(self, ref: str | DatasetRef) -> DatasetVersion:

@@ -49,7 +49,7 @@ class RecipeService:
         on_progress(ProgressEvent(stage="recipe", message=f"Running recipe {spec['name']}"))
         outcome = self._datasets.record(
             spec["output"],
-            lambda staged: data.run_recipe(spec, paths, staged),
+            lambda staged: data.run_recipe(spec, paths, staged, memory_limit=self._datasets.memory_limit),
             source=f"recipe:{spec['name']}",
             parents=[version.ref for version in inputs.values()],
             recipe=spec,
