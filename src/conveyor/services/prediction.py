@@ -146,7 +146,7 @@ class PredictionService:
             with tempfile.TemporaryDirectory(prefix=".conveyor-score-", dir=staged.parent) as scratch:
                 scored = Path(scratch) / "scored.parquet"
                 self._score_into(loaded, source, scored, on_progress, explain=explain, keep_inputs=True)
-                return data.ingest(scored, staged)
+                return data.ingest(scored, staged, memory_limit=self._datasets.memory_limit)
 
         return self._datasets.record(
             into,
@@ -186,7 +186,11 @@ class PredictionService:
 
         rows = 0
         with data.FrameWriter(output) as writer:
-            for scored in _in_order_on_threads(score, data.iter_frames(source, self._batch_rows), self._workers):
+            for scored in _in_order_on_threads(
+                score,
+                data.iter_frames(source, self._batch_rows, memory_limit=self._datasets.memory_limit),
+                self._workers,
+            ):
                 writer.write(scored)
                 rows += len(scored)
                 on_progress(ProgressEvent(stage="predict", message=f"{rows:,} rows scored", completed=rows))
