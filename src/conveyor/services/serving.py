@@ -120,8 +120,8 @@ class ServingService:
                 columns=primary.signature.names or None,
                 sample=options.prediction_log_sample,
                 queue_size=options.prediction_log_queue,
-                counters=metrics.prediction_log,
             )
+            metrics.prediction_log = prediction_log.counters
         follower = None
         if options.follow_seconds > 0 and not Path(model).expanduser().is_dir():
             follower = AliasFollower(self, model, primary.name, options, router)

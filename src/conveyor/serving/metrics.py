@@ -12,6 +12,7 @@ import bisect
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,8 @@ class ServingMetrics:
         self.latency: dict[str, _Histogram] = {}
         self.rows = _Histogram(ROW_BUCKETS)
         self.batch_requests = _Histogram(ROW_BUCKETS)
-        self.prediction_log = {"written": 0, "dropped": 0, "sampled_out": 0, "failed": 0}
+        # the prediction log's counters once there is one (`PredictionLog.counters`)
+        self.prediction_log: Mapping[str, int] = {"written": 0, "dropped": 0, "sampled_out": 0, "failed": 0}
         self.model: dict[str, str] = {}
         self._last_snapshot = 0.0
 

@@ -1,9 +1,13 @@
-"""The prediction log: every (sampled) prediction appended to date-partitioned Parquet files by a background thread.
+"""The prediction log: every (sampled) prediction appended to date-partitioned Parquet files by a writer process.
 
-A request only puts a reference to its inputs and outputs on a bounded queue (`record`, never blocks);
-the writer thread gathers what arrives for up to `flush_seconds` (or `flush_rows` rows), turns it into
-one Arrow table and writes it as one Parquet file. When the queue is full the record is dropped and
-counted: a slow or failing disk never slows or fails a request.
+A request only puts its record (references to its inputs and outputs) on a bounded queue (`record`,
+never blocks). A separate process gathers what arrives for up to `flush_seconds` (or `flush_rows`
+rows), turns it into one Arrow table and writes it as one Parquet file. Building that table is
+Python holding the GIL (about 0.2 s for 25,000 records here); in a thread of the serving process it
+made the event loop wait for the GIL, 5 ms at a time, all through a flush (docs/benchmarks.md,
+"Serving"). So it runs in a process of its own, and the serving process only pickles each record on
+the queue's feeder thread. When the queue is full the record is dropped and counted: a slow or
+failing disk never slows or fails a request.
 
     DIR/date=YYYY-MM-DD/part-<HHMMSS>-<pid>-<n>.parquet      one file per flush, worker and day
 
@@ -17,14 +21,16 @@ variant, latency_ms, and two structs: `inputs` (the model's input columns) and `
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import multiprocessing
 import os
 import queue
 import random
-import threading
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +41,14 @@ import pyarrow.compute as pc
 import pyarrow.fs
 import pyarrow.parquet as pq
 
-__all__ = ["ParquetWriter", "PredictionLog"]
+__all__ = ["ParquetWriter", "PredictionLog", "PredictionLogCounters"]
 
 logger = logging.getLogger("conveyor.serving.predlog")
 
-_STOP = object()
+_spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: the server's threads and loop stay behind
+_STOP = None
+# How often the writer process checks that the server that started it is still there.
+_PARENT_CHECK_SECONDS = 1.0
 
 
 class ParquetWriter:
@@ -63,8 +72,35 @@ class ParquetWriter:
             self._fs.move(scratch, f"{folder}/{name}")
 
 
+class PredictionLogCounters(Mapping[str, int]):
+    """Records by outcome (written, dropped, sampled_out, failed), in memory shared with the writer process."""
+
+    NAMES = ("written", "dropped", "sampled_out", "failed")
+
+    def __init__(self) -> None:
+        self._shared = _spawn.RawArray("q", len(self.NAMES))  # each slot has one writing process
+
+    def add(self, name: str, count: int = 1) -> None:
+        self._shared[self.NAMES.index(name)] += count
+
+    def __getitem__(self, name: str) -> int:
+        if name not in self.NAMES:
+            raise KeyError(name)
+        return int(self._shared[self.NAMES.index(name)])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.NAMES)
+
+    def __len__(self) -> int:
+        return len(self.NAMES)
+
+
 class PredictionLog:
-    """Bounded, sampled, asynchronous: `record` costs a queue put; a thread builds and writes the files."""
+    """Bounded, sampled, asynchronous: `record` costs a queue put; a writer process builds and writes the files.
+
+    `writer` (e.g. a `ParquetWriter`) is pickled to that process; `counters` are readable here at any time.
+    Call `close` to write what is queued and stop the process.
+    """
 
     def __init__(
         self,
@@ -75,23 +111,20 @@ class PredictionLog:
         queue_size: int = 10_000,
         flush_seconds: float = 10.0,
         flush_rows: int = 50_000,
-        counters: dict[str, int] | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self._writer = writer
-        self._columns = columns
         self.sample = sample
-        self.flush_seconds = flush_seconds
-        self.flush_rows = flush_rows
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        # Shared with the metrics (written by two threads; single increments of a dict value are atomic
-        # enough for counters read once a second). Counted in records, i.e. requests.
-        self.counters = (
-            counters if counters is not None else {"written": 0, "dropped": 0, "sampled_out": 0, "failed": 0}
-        )
+        self.counters = PredictionLogCounters()
         self._rng = rng
-        self._thread = threading.Thread(target=self._run, name="conveyor-prediction-log", daemon=True)
-        self._thread.start()
+        self._queue: Any = _spawn.Queue(maxsize=queue_size)
+        self._process = _spawn.Process(
+            target=_write_records,
+            args=(self._queue, writer, columns, flush_seconds, flush_rows, self.counters, os.getpid()),
+            name="conveyor-prediction-log",
+            daemon=True,
+        )
+        self._process.start()
+        self._closed = False
 
     def record(
         self,
@@ -106,57 +139,81 @@ class PredictionLog:
     ) -> None:
         """Queue one prediction for writing; never blocks, never raises."""
         if self.sample < 1.0 and self._rng() >= self.sample:
-            self.counters["sampled_out"] += 1
+            self.counters.add("sampled_out")
             return
         item = (time.time(), model, version, variant, request_id, seconds, inputs, outputs)
         try:
             self._queue.put_nowait(item)
-        except queue.Full:
-            self.counters["dropped"] += 1
+        except (queue.Full, ValueError):  # ValueError: already closed
+            self.counters.add("dropped")
 
     def close(self, timeout: float = 5.0) -> None:
-        """Write what is queued (within `timeout`) and stop the thread."""
-        try:
-            self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
+        """Write what is queued (within `timeout`, else it is lost) and stop the writer process."""
+        if self._closed:
             return
-        self._thread.join(timeout)
+        self._closed = True
+        with contextlib.suppress(queue.Full):  # then the process is killed below
+            self._queue.put(_STOP, timeout=timeout)
+        self._process.join(timeout)
+        if self._process.is_alive():  # stuck on its disk: records still queued are lost
+            self._process.kill()
+            self._process.join()
+        self._queue.close()
+        self._queue.cancel_join_thread()
 
-    def _run(self) -> None:
-        pending: list[tuple[Any, ...]] = []
-        rows = 0
-        deadline = float("inf")
-        while True:
-            try:
-                items = [self._queue.get(timeout=max(0.0, deadline - time.monotonic()) if pending else None)]
-            except queue.Empty:
-                items = []
-            while items:  # what piled up during a slow write goes into the next file in one go
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = any(item is _STOP for item in items)
-            for item in items:
-                if item is _STOP:
-                    continue
-                if not pending:
-                    deadline = time.monotonic() + self.flush_seconds
-                pending.append(item)
-                rows += _length(item[6])
-            if pending and (stop or rows >= self.flush_rows or time.monotonic() >= deadline):
-                self._flush(pending)
-                pending, rows = [], 0
-            if stop:
-                return
 
-    def _flush(self, items: list[tuple[Any, ...]]) -> None:
+def _write_records(
+    records: Any,
+    writer: Any,
+    columns: list[str] | None,
+    flush_seconds: float,
+    flush_rows: int,
+    counters: PredictionLogCounters,
+    parent: int,
+) -> None:
+    """The writer process: gather records into files until told to stop or the server is gone."""
+    # The server stops this process itself (after writing what is queued); Ctrl-C and a SIGTERM to the
+    # whole process group must not cut the last file short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    pending: list[tuple[Any, ...]] = []
+    rows = 0
+    deadline = float("inf")
+    while True:
+        wait = _PARENT_CHECK_SECONDS if not pending else min(_PARENT_CHECK_SECONDS, deadline - time.monotonic())
         try:
-            self._writer.write(_table(items, self._columns))
-            self.counters["written"] += len(items)
-        except Exception:  # a failing disk loses records, counted, and never a request
-            self.counters["failed"] += len(items)
-            logger.exception("Could not write %d prediction log records", len(items))
+            items = [records.get(timeout=max(0.0, wait))]
+        except queue.Empty:
+            items = []
+        while items and items[-1] is not _STOP:  # what piled up during a slow write goes into the next file
+            try:
+                items.append(records.get_nowait())
+            except queue.Empty:
+                break
+        stop = os.getppid() != parent or any(item is _STOP for item in items)
+        for item in items:
+            if item is _STOP:
+                continue
+            if not pending:
+                deadline = time.monotonic() + flush_seconds
+            pending.append(item)
+            rows += _length(item[6])
+        if pending and (stop or rows >= flush_rows or time.monotonic() >= deadline):
+            _flush(writer, pending, columns, counters)
+            pending, rows = [], 0
+        if stop:
+            return
+
+
+def _flush(
+    writer: Any, items: list[tuple[Any, ...]], columns: list[str] | None, counters: PredictionLogCounters
+) -> None:
+    try:
+        writer.write(_table(items, columns))
+        counters.add("written", len(items))
+    except Exception:  # a failing disk loses records, counted, and never a request
+        counters.add("failed", len(items))
+        logger.exception("Could not write %d prediction log records", len(items))
 
 
 def _length(inputs: Any) -> int:

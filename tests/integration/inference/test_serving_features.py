@@ -76,7 +76,8 @@ def stack(models, tmp_path_factory) -> Iterator[tuple[str, Router, ServingMetric
     router = Router(ModelRuntime(first, limits), canary=ModelRuntime(second, limits), canary_percent=25)
     metrics = ServingMetrics()
     log_dir = tmp_path_factory.mktemp("predictions")
-    log = PredictionLog(ParquetWriter(log_dir), columns=COLUMNS, counters=metrics.prediction_log, flush_seconds=0.1)
+    log = PredictionLog(ParquetWriter(log_dir), columns=COLUMNS, flush_seconds=0.1)
+    metrics.prediction_log = log.counters
     app = create_app(router, metrics=metrics, prediction_log=log, max_body_bytes=20_000)
     for base in serve(app):
         yield base, router, metrics, log_dir
@@ -231,8 +232,9 @@ def test_prediction_log_on_a_slow_disk_never_slows_or_fails_a_request(models, ma
     metrics = ServingMetrics()
     log = PredictionLog(
         ParquetWriter(tmp_path / "log", filesystem=PyFileSystem(FSSpecHandler(disk))),
-        columns=COLUMNS, queue_size=20, flush_rows=1, counters=metrics.prediction_log,
+        columns=COLUMNS, queue_size=20, flush_rows=1,
     )  # fmt: skip
+    metrics.prediction_log = log.counters
     codes = []
     for base in serve(create_app(ModelRuntime(models[0]), metrics=metrics, prediction_log=log)):
         with httpx.Client(timeout=10) as client:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pandas as pd
 import pyarrow as pa
 import pytest
 
 from conveyor.serving.batching import MicroBatcher
 from conveyor.serving.metrics import ServingMetrics
-from conveyor.serving.predlog import PredictionLog
+from conveyor.serving.predlog import ParquetWriter, PredictionLog
 from conveyor.serving.routing import Router
 
 
@@ -96,14 +97,21 @@ def test_metrics_render_and_add_up_workers(tmp_path: Path) -> None:
     assert 'conveyor_model_info{name="m",version="3"} 1' in text
 
 
-class _SlowWriter:
-    def __init__(self, delay: float) -> None:
+class _SlowWriter(ParquetWriter):
+    """Parquet files, each written after `delay` seconds (a stalled volume). Runs in the writer process."""
+
+    def __init__(self, directory: Path, delay: float) -> None:
+        super().__init__(directory)
         self.delay = delay
-        self.tables: list[pa.Table] = []
 
     def write(self, table: pa.Table) -> None:
         time.sleep(self.delay)
-        self.tables.append(table)
+        super().write(table)
+
+
+class _BrokenDisk:
+    def write(self, table: pa.Table) -> None:
+        raise OSError("disk full")
 
 
 def _record(log: PredictionLog, i: int) -> None:
@@ -113,8 +121,8 @@ def _record(log: PredictionLog, i: int) -> None:
     )  # fmt: skip
 
 
-def test_prediction_log_never_blocks_on_a_slow_disk_and_counts_drops() -> None:
-    writer = _SlowWriter(0.5)
+def test_prediction_log_never_blocks_on_a_slow_disk_and_counts_drops(tmp_path: Path) -> None:
+    writer = _SlowWriter(tmp_path, delay=0.5)
     log = PredictionLog(writer, columns=["a", "b"], queue_size=5, flush_rows=1)  # a slow write per record
     started = time.perf_counter()
     for i in range(200):
@@ -122,35 +130,64 @@ def test_prediction_log_never_blocks_on_a_slow_disk_and_counts_drops() -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < writer.delay  # 200 records queued (or dropped) in less than one slow write
     assert log.counters["dropped"] > 0
-    log.close(timeout=10)
+    log.close(timeout=30)
     assert log.counters["written"] + log.counters["dropped"] == 200
-    first = writer.tables[0].to_pylist()[0]
+    rows = pd.read_parquet(tmp_path).sort_values("ts").to_dict("records")
+    assert len(rows) == log.counters["written"]
+    first = rows[0]
     assert first["inputs"] == {"a": 0.0, "b": 2.0}
     assert first["outputs"] == {"prediction": 0.5}
     assert (first["request_id"], first["row"], first["model_version"]) == ("r0", 0, "1")
 
 
-def test_prediction_log_gathers_a_file_per_flush_interval() -> None:
-    writer = _SlowWriter(0.0)
-    log = PredictionLog(writer, columns=["a", "b"], flush_seconds=60)
+def test_prediction_log_gathers_a_file_per_flush_interval(tmp_path: Path) -> None:
+    log = PredictionLog(ParquetWriter(tmp_path), columns=["a", "b"], flush_seconds=60)
     for i in range(30):
         _record(log, i)
-    log.close(timeout=10)
-    (table,) = writer.tables  # nothing was due before close: one table, one file
-    assert table.column("request_id").to_pylist() == [f"r{i}" for i in range(30)]
+    log.close(timeout=30)
+    (path,) = tmp_path.rglob("*.parquet")  # nothing was due before close: one table, one file
+    assert pd.read_parquet(path)["request_id"].tolist() == [f"r{i}" for i in range(30)]
 
 
 def test_prediction_log_sampling_and_a_failing_disk() -> None:
-    class Broken:
-        def write(self, table: pa.Table) -> None:
-            raise OSError("disk full")
-
-    log = PredictionLog(Broken(), sample=0.5, rng=iter([0.1, 0.9] * 10).__next__)
+    log = PredictionLog(_BrokenDisk(), sample=0.5, rng=iter([0.1, 0.9] * 10).__next__)
     for i in range(20):
         _record(log, i)
-    log.close(timeout=10)
+    log.close(timeout=30)
     assert log.counters["sampled_out"] == 10
     assert log.counters["failed"] == 10
+
+
+def test_prediction_log_writes_what_it_holds_when_its_server_is_killed(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = f"""
+import time, numpy as np
+from pathlib import Path
+from conveyor.serving.predlog import ParquetWriter, PredictionLog
+log = PredictionLog(ParquetWriter(Path({str(tmp_path / "log")!r})), flush_seconds=600)
+for i in range(3):
+    log.record(model="m", version="1", variant="primary", request_id=str(i), seconds=0.0,
+               inputs=np.array([[1.0]]), outputs=np.array([0.5]))
+print("recorded", flush=True)
+time.sleep(600)
+"""
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            assert server.stdout.readline() == "recorded\n"
+            time.sleep(1)  # the queue's feeder thread hands the records over within milliseconds
+            children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+            (writer,) = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        finally:
+            server.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{writer}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{writer}").exists(), "the writer process outlived its server"
+    assert sorted(pd.read_parquet(tmp_path / "log")["request_id"]) == ["0", "1", "2"]
 
 
 def test_parquet_files_by_day_read_by_duckdb_and_pandas(tmp_path: Path) -> None:
