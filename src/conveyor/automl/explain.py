@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from conveyor.automl.model import FoldEnsemble, TabularModel, WeightedEnsemble
+from conveyor.automl.model import FoldEnsemble, TabularModel, TemperatureScaled, WeightedEnsemble
 from conveyor.domain.training import Task
 from conveyor.errors import InvalidInput
 
@@ -34,6 +34,8 @@ def _tree_members(estimator: Any, weight: float = 1.0) -> list[tuple[Any, float]
             for member, w in zip(estimator.members, estimator.weights, strict=True)
             for m in _tree_members(member, weight * w)
         ]
+    if isinstance(estimator, TemperatureScaled):
+        return _tree_members(estimator.estimator, weight)
     if isinstance(estimator, FoldEnsemble):
         share = weight / len(estimator.estimators)
         return [m for member in estimator.estimators for m in _tree_members(member, share)]

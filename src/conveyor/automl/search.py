@@ -23,7 +23,15 @@ from conveyor.automl.executors import FoldExecutor, choose_executor
 from conveyor.automl.families import DEFAULT_FAMILIES, FAMILIES
 from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
 from conveyor.automl.metrics import Metric, resolve_metric
-from conveyor.automl.model import FoldEnsemble, TabularModel, WeightedEnsemble, class_probabilities
+from conveyor.automl.model import (
+    FoldEnsemble,
+    TabularModel,
+    TemperatureScaled,
+    WeightedEnsemble,
+    apply_temperature,
+    class_probabilities,
+    fit_temperature,
+)
 from conveyor.automl.preprocessing import TabularPreprocessor
 from conveyor.automl.splits import make_splits
 from conveyor.automl.target import prepare_target
@@ -147,6 +155,13 @@ def run_automl(
     else:
         best, estimator, params = search.final_fit()
         oof = next(c.oof for c in search.candidates if c.result.number == best.number)
+    oof = np.asarray(oof, dtype=float)
+    if chosen_metric.name == "log_loss":
+        temperature = fit_temperature(prepared.y[search.oof_rows], oof[search.oof_rows])
+        if temperature != 1.0:
+            estimator = TemperatureScaled(estimator, temperature, len(prepared.classes))
+            oof = apply_temperature(oof, temperature)
+            params = {**params, "temperature": round(temperature, 4)}
     model = TabularModel(
         task=prepared.task,
         target=target,
@@ -166,7 +181,7 @@ def run_automl(
         best=best,
         warnings=warnings,
         oof_y=prepared.y[search.oof_rows],
-        oof_prediction=np.asarray(oof, dtype=float)[search.oof_rows],
+        oof_prediction=oof[search.oof_rows],
     )
 
 

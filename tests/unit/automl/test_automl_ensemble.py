@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from conveyor.automl import run_automl
-from conveyor.automl.model import WeightedEnsemble
+from conveyor.automl.metrics import METRICS
+from conveyor.automl.model import TemperatureScaled, WeightedEnsemble, apply_temperature
 
 FAST_FAMILIES = ["lightgbm", "linear", "knn"]
 
@@ -44,3 +45,25 @@ def test_regression_ensemble_is_deterministic(diabetes: pd.DataFrame) -> None:
 def test_a_single_trial_makes_no_ensemble(breast_cancer: pd.DataFrame) -> None:
     result = run_automl(breast_cancer, "target", max_trials=1, families=["lightgbm"])
     assert [t.family for t in result.leaderboard] == ["lightgbm"]
+
+
+def test_log_loss_models_are_calibrated_on_out_of_fold_predictions(wine: pd.DataFrame) -> None:
+    result = run_automl(wine, "target", max_trials=3, families=FAST_FAMILIES, seed=0)
+    model = result.model
+    assert isinstance(model.estimator, TemperatureScaled)
+    temperature = model.estimator.temperature
+    assert model.params["temperature"] == round(temperature, 4)
+    uncalibrated = apply_temperature(result.oof_prediction, 1 / temperature)
+    log_loss = METRICS["log_loss"].score
+    assert log_loss(result.oof_y, result.oof_prediction) < log_loss(result.oof_y, uncalibrated)
+    rows = wine.drop(columns=["target"])
+    features = model.preprocessor.transform(rows)
+    proba = model.predict_frame(rows)[["0", "1", "2"]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    inner = model.estimator.estimator.predict_proba(features)
+    np.testing.assert_array_equal(proba.argmax(axis=1), inner.argmax(axis=1))
+
+
+def test_label_metrics_are_not_calibrated(wine: pd.DataFrame) -> None:
+    result = run_automl(wine, "target", metric="accuracy", max_trials=3, families=FAST_FAMILIES, seed=0)
+    assert not isinstance(result.model.estimator, TemperatureScaled)
