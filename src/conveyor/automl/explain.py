@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +116,14 @@ def raw_scores(model: TabularModel, frame: pd.DataFrame) -> np.ndarray:
     return np.sum(scores, axis=0)
 
 
-def feature_importance(model: TabularModel, frame: pd.DataFrame) -> dict[str, float]:
+def feature_importance(
+    model: TabularModel, frame: pd.DataFrame, *, deadline: float | None = None
+) -> dict[str, float] | None:
     """Global importance per model feature, normalised to sum to 1, highest first.
 
-    Mean absolute contribution for tree models; otherwise the drop in accuracy (or r2) when a
-    column is shuffled, on the given rows.
+    Mean absolute contribution for tree models; otherwise the mean change of the predictions when a
+    column is shuffled, on the given rows. `None` when that shuffling cannot finish by the monotonic
+    `deadline` (it predicts once per column, which for an ensemble of fold models takes seconds).
     """
     names = [str(c) for c in model.preprocessor.transform(frame.head(1)).columns]
     if _tree_members(model.estimator):
@@ -127,13 +131,16 @@ def feature_importance(model: TabularModel, frame: pd.DataFrame) -> dict[str, fl
         per_class = values.reshape(len(frame), -1, len(names) + 1)[:, :, :-1]
         raw = per_class.mean(axis=(0, 1))
     else:
-        raw = _permutation_importance(model, frame, names)
+        shuffled = _permutation_importance(model, frame, deadline)
+        if shuffled is None:
+            return None
+        raw = shuffled
     total = float(np.sum(raw)) or 1.0
     ranked = sorted(zip(names, (float(v) / total for v in raw), strict=True), key=lambda kv: -kv[1])
     return dict(ranked)
 
 
-def _permutation_importance(model: TabularModel, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+def _permutation_importance(model: TabularModel, frame: pd.DataFrame, deadline: float | None) -> np.ndarray | None:
     features = model.preprocessor.transform(frame)
     rng = np.random.default_rng(0)
 
@@ -142,9 +149,13 @@ def _permutation_importance(model: TabularModel, frame: pd.DataFrame, names: lis
             return np.asarray(model.estimator.predict(X), dtype=float)
         return np.asarray(model.estimator.predict_proba(X), dtype=float)
 
+    started = time.monotonic()
     base = predict(features)
+    once = time.monotonic() - started
     drops = []
     for name in features.columns:
+        if deadline is not None and time.monotonic() + once > deadline:
+            return None
         shuffled = features.copy()
         shuffled[name] = shuffled[name].to_numpy()[rng.permutation(len(shuffled))]
         drops.append(float(np.mean(np.abs(predict(shuffled) - base))))
@@ -202,7 +213,8 @@ def evaluation(task: Task, y: np.ndarray, prediction: np.ndarray, classes: list[
     return result
 
 
-def _plots(card: dict[str, Any], folder: Path) -> list[Path]:
+def _plots(card: dict[str, Any], folder: Path, late: Callable[[], bool], skipped: list[str]) -> list[Path]:
+    """Draw the card's plots as PNGs into `folder`; once `late()`, the rest are listed in `skipped` instead."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -211,6 +223,9 @@ def _plots(card: dict[str, Any], folder: Path) -> list[Path]:
     written = []
 
     def save(name: str, draw: Any) -> None:
+        if late():
+            skipped.append(name)
+            return
         figure = Figure(figsize=(5, 4), dpi=80)
         axes = figure.subplots()
         draw(axes)
@@ -308,16 +323,15 @@ def write_model_card(
             model.task, np.asarray(oof_y), np.asarray(oof_prediction, dtype=float), model.classes_
         ),
     }
-    if late():
+    importance = None if late() else feature_importance(model, sample, deadline=deadline)
+    card["feature_importance"] = importance or {}
+    if importance is None:
         skipped.append("feature_importance")
-        card["feature_importance"] = {}
-    else:
-        card["feature_importance"] = feature_importance(model, sample)
     plots = []
     if late():
         skipped.append("plots")
     else:
-        plots = _plots(card, folder)
+        plots = _plots(card, folder, late, skipped)
     card["skipped"] = skipped
     path = folder / "model_card.json"
     path.write_text(json.dumps(card, indent=1, default=str))
