@@ -56,10 +56,11 @@ def _roc_auc(y_true: np.ndarray, prediction: np.ndarray) -> float:
 
 
 def _log_loss(y_true: np.ndarray, prediction: np.ndarray) -> float:
-    proba = _probabilities(prediction)
-    proba = np.clip(proba, 1e-15, 1.0)
-    proba = proba / proba.sum(axis=1, keepdims=True)
-    return float(skm.log_loss(y_true, proba, labels=np.arange(proba.shape[1])))
+    # numpy rather than scikit-learn's log_loss, whose input checks took 0.1 s on 40,000 rows of 23 classes:
+    # greedy ensemble selection scores hundreds of blends
+    proba = np.clip(_probabilities(prediction), 1e-15, 1.0)
+    true_class = proba[np.arange(len(proba)), np.asarray(y_true, dtype=int)]
+    return float(np.mean(np.log(proba.sum(axis=1)) - np.log(true_class)))
 
 
 def _accuracy(y_true: np.ndarray, prediction: np.ndarray) -> float:
