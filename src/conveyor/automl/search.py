@@ -59,6 +59,8 @@ MINORITY_SHARE = 0.10
 MIN_FIRST_TRIAL_SECONDS = 3.0
 # Greedy selection steps (members drawn with replacement, so weights are multiples of 1/ENSEMBLE_ROUNDS).
 ENSEMBLE_ROUNDS = 25
+# Scorings of the out-of-fold predictions a temperature fit takes (a bounded scalar search), with room to spare.
+TEMPERATURE_STEPS = 40
 
 
 @dataclass
@@ -294,6 +296,8 @@ class _Search:
         self.trials: list[TrialResult] = []
         self.incumbent: _Incumbent | None = None
         self.trial_seconds: dict[str, list[float]] = {}
+        # the longest a trial took to score its out-of-fold predictions: what one ensemble step costs
+        self.score_seconds = 0.0
         budget = None if deadline is None else max(0.0, deadline - started)
         self.budget = budget
         self.finish_by = None if budget is None else deadline - RETURN_MARGIN_SECONDS - RETURN_MARGIN_SHARE * budget
@@ -369,10 +373,18 @@ class _Search:
         return time.monotonic() - self.started
 
     def _time_left(self) -> float:
-        """Seconds left for trials, once the final fit of the incumbent is provided for."""
+        """Seconds left for trials, once the final fit of the incumbent and the ensemble selection are provided for."""
         if self.finish_by is None:
             return math.inf
-        return self.finish_by - time.monotonic() - self._refit_reserve()
+        return self.finish_by - time.monotonic() - self._refit_reserve() - self._ensemble_reserve()
+
+    def _ensemble_reserve(self) -> float:
+        """Seconds the greedy ensemble selection and the temperature fit will take after the search.
+
+        Each scores the out-of-fold predictions once per step; one scoring costs what a trial's fold scores cost.
+        """
+        steps = ENSEMBLE_ROUNDS * min(len(self.candidates) + 1, ENSEMBLE_CANDIDATES) + TEMPERATURE_STEPS
+        return steps * self.score_seconds * COST_SAFETY_FACTOR
 
     def _refit_reserve(self) -> float:
         if self.incumbent is not None:
@@ -471,9 +483,11 @@ class _Search:
             folds.extend(future.result() for future in futures)
             wave_seconds.append(time.monotonic() - wave_started)
         scores = []
+        scoring_started = time.monotonic()
         for fold, (_, valid) in zip(folds, self.splits, strict=True):
             scores.append(self.metric.score(self.y[valid], fold.prediction))
             oof[valid] = fold.prediction
+        self.score_seconds = max(self.score_seconds, time.monotonic() - scoring_started)
         return (
             scores,
             sum(fold.fit_seconds for fold in folds),
