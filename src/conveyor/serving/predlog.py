@@ -144,7 +144,7 @@ class PredictionLog:
         item = (time.time(), model, version, variant, request_id, seconds, inputs, outputs)
         try:
             self._queue.put_nowait(item)
-        except (queue.Full, ValueError):  # ValueError: already closed
+        except (queue.Full, AttributeError):  # AttributeError: closed, the queue is gone
             self.counters.add("dropped")
 
     def close(self, timeout: float = 5.0) -> None:
@@ -155,11 +155,19 @@ class PredictionLog:
         with contextlib.suppress(queue.Full):  # then the process is killed below
             self._queue.put(_STOP, timeout=timeout)
         self._process.join(timeout)
-        if self._process.is_alive():  # stuck on its disk: records still queued are lost
+        finished = not self._process.is_alive()
+        if not finished:  # stuck on its disk: records still queued are lost
             self._process.kill()
             self._process.join()
         self._queue.close()
-        self._queue.cancel_join_thread()
+        if finished:
+            self._queue.join_thread()  # everything was handed over: the feeder thread ends at once
+        else:
+            self._queue.cancel_join_thread()
+        # Dropping the queue releases its semaphores now. Left for the end, they would not be: uvicorn ends
+        # the process with the signal it stopped for, skipping exit handlers, and multiprocessing's
+        # resource tracker then warns of leaked semaphores.
+        self._queue = None
 
 
 def _write_records(
