@@ -250,8 +250,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         if categorical or few_values:
             if not few_values:
                 return None
-            groups = pd.crosstab(values.astype("string").fillna("<missing>").astype(str).to_numpy(), y)
-            return float(groups.max(axis=1).sum() / len(y))
+            # rows per (value, class), missing values as one more value: the best rule predicts each value's
+            # commonest class (numpy rather than a pandas crosstab, which took 1.4 s over kddcup99's columns)
+            codes, levels = pd.factorize(values, use_na_sentinel=False)
+            n_classes = int(y.max()) + 1
+            table = np.bincount(codes * n_classes + y.astype(int), minlength=len(levels) * n_classes)
+            return float(table.reshape(len(levels), n_classes).max(axis=1).sum() / len(y))
         n_classes = len(np.unique(y))
         stump = DecisionTreeClassifier(max_leaf_nodes=max(2, n_classes), random_state=self.seed)
         column = values.to_numpy().reshape(-1, 1)
