@@ -85,12 +85,17 @@ def fit_temperature(y: np.ndarray, proba: np.ndarray) -> float:
     lowered their log loss from 0.0107 to 0.0093. One parameter fitted on thousands of out-of-fold rows.
     """
     from scipy.optimize import minimize_scalar
+    from scipy.special import logsumexp
+
+    log_proba = np.log(np.clip(proba, 1e-15, 1.0))
+    log_true = log_proba[np.arange(len(y)), y]
 
     def loss(log_temperature: float) -> float:
-        scaled = apply_temperature(proba, float(np.exp(log_temperature)))
-        return float(-np.mean(np.log(np.clip(scaled[np.arange(len(y)), y], 1e-15, 1.0))))
+        inverse = float(np.exp(-log_temperature))
+        return float(np.mean(logsumexp(log_proba * inverse, axis=1) - log_true * inverse))
 
-    found = minimize_scalar(loss, bounds=(np.log(0.1), np.log(10.0)), method="bounded")
+    # a hundredth of a step in log temperature is finer than the log loss can tell apart
+    found = minimize_scalar(loss, bounds=(np.log(0.1), np.log(10.0)), method="bounded", options={"xatol": 0.01})
     return float(np.exp(found.x)) if found.fun < loss(0.0) else 1.0
 
 

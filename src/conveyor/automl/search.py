@@ -446,7 +446,10 @@ class _Search:
             result = TrialResult(
                 number=number,
                 family=family.name,
-                params={**family.refit_params(params, facts), **({} if rows is None else {"sample_rows": rows})},
+                params={
+                    **family.refit_params(params, facts),
+                    **({} if rows is None else {"sample_rows": int(np.mean([len(train) for train, _ in splits]))}),
+                },
                 metric=self.metric.name,
                 cv_mean=float(np.mean(scores)),
                 cv_std=float(np.std(scores)),
@@ -468,9 +471,21 @@ class _Search:
         return result
 
     def _sampled_splits(self, rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The splits with each training part cut to a seeded random sample of `rows` rows."""
+        """The splits with each training part cut to a seeded random sample of about `rows` rows.
+
+        For classification the sample also keeps the rows of any class it missed: a model that never saw a
+        class gives its validated rows a probability of 0 (kddcup99's quick trial scored log loss 0.62
+        with a plain sample, most of it from such rows).
+        """
         rng = np.random.default_rng(self.seed)
-        return [(np.sort(rng.choice(train, size=rows, replace=False)), valid) for train, valid in self.splits]
+        sampled = []
+        for train, valid in self.splits:
+            chosen = rng.choice(train, size=rows, replace=False)
+            if self.n_classes is not None:
+                missed = np.setdiff1d(np.unique(self.y[train]), self.y[chosen])
+                chosen = np.concatenate([chosen, train[np.isin(self.y[train], missed)]])
+            sampled.append((np.sort(chosen), valid))
+        return sampled
 
     def _cross_validate(
         self,

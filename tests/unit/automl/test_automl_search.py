@@ -153,7 +153,7 @@ def test_large_data_gets_a_quick_first_trial_on_a_sample_and_keeps_the_deadline(
     # slack for a loaded machine: the promise is kept with the caller's reserve, not to the millisecond
     assert finished <= started + 20.0 * 1.1
     first = events[0].data["trial"]
-    assert first["params"]["sample_rows"] == QUICK_TRIAL_ROWS
+    assert QUICK_TRIAL_ROWS <= first["params"]["sample_rows"] < 2 * QUICK_TRIAL_ROWS
     assert first["status"] == "ok"
     assert [t.number for t in result.leaderboard if "sample_rows" in t.params] == [0]
     assert result.model.predict_frame(frame.drop(columns=["label"]).head(100))["prediction"].notna().all()
