@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import os
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -21,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from conveyor.automl.executors import FoldExecutor, choose_executor
 from conveyor.automl.families import DEFAULT_FAMILIES, FAMILIES
-from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
+from conveyor.automl.families.base import ModelFamily, use_threads
 from conveyor.automl.metrics import Metric, resolve_metric
 from conveyor.automl.model import (
     FoldEnsemble,
@@ -234,9 +233,7 @@ def single_threaded_blas(n_rows: int) -> AbstractContextManager[Any]:
     (1,600 rows x 216 columns, 10 classes) 7.1 s with OpenBLAS's 2 threads and 0.3 s with one; kddcup99
     (100,000 rows, 23 classes) 5.4 s against 2.1 s for five solver iterations.
     """
-    cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] > cores - 1
-    return threadpool_limits(limits=1, user_api="blas") if n_rows < MULTITHREAD_MIN_ROWS or busy else nullcontext()
+    return nullcontext() if use_threads(n_rows) else threadpool_limits(limits=1, user_api="blas")
 
 
 class _OutOfTime(Exception):

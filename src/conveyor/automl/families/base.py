@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +22,17 @@ from conveyor.domain.training import Task
 # (measured on adult census on a busy 2-core host: LightGBM 5x slower with 2 threads than with 1 on
 # 3,000 rows; HistGradientBoosting 24 s with all threads against under 2 s with one on 1,500 rows).
 MULTITHREAD_MIN_ROWS = 50_000
+
+
+def use_threads(n_rows: int, *, min_rows: int = MULTITHREAD_MIN_ROWS) -> bool:
+    """Whether a fit on `n_rows` rows should run more than one thread: large data and an idle core.
+
+    On a busy machine a team of threads waits at every barrier for a thread the system has descheduled,
+    and a fit can no longer stop on time: LightGBM on kddcup99 (100,000 rows, 23 classes) under load 3.7
+    took up to 11 s per boosting round with 2 threads and 0.15-0.2 s with one.
+    """
+    cores = os.cpu_count() or 1
+    return n_rows >= min_rows and os.getloadavg()[0] <= cores - 1
 
 
 class ModelFamily:

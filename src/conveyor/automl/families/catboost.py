@@ -10,7 +10,7 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
-from conveyor.automl.families.base import ModelFamily
+from conveyor.automl.families.base import ModelFamily, use_threads
 from conveyor.domain.training import Task
 
 MAX_ROUNDS = 5000
@@ -80,7 +80,7 @@ class CatBoostModel(BaseEstimator):
         self.model_ = model_class(
             loss_function=loss,
             random_seed=self.seed,
-            thread_count=self.n_jobs if len(X) >= MULTITHREAD_MIN_ROWS else 1,
+            thread_count=self.n_jobs if use_threads(len(X), min_rows=MULTITHREAD_MIN_ROWS) else 1,
             verbose=False,
             allow_writing_files=False,
             cat_features=categorical,

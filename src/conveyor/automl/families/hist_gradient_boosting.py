@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_limits
 
-from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
+from conveyor.automl.families.base import ModelFamily, use_threads
 from conveyor.domain.training import Task
 
 MAX_ITERATIONS = 1000
@@ -85,7 +85,7 @@ class HistGradientBoostingFamily(ModelFamily):
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
     ) -> dict[str, Any]:
-        threads = None if len(X) >= MULTITHREAD_MIN_ROWS else 1
+        threads = None if use_threads(len(X)) else 1
         with threadpool_limits(limits=threads, user_api="openmp"):
             if stop_at is None:
                 estimator.fit(X, y)

@@ -10,7 +10,7 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
-from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
+from conveyor.automl.families.base import ModelFamily, use_threads
 from conveyor.domain.training import Task
 
 # an upper bound only: early stopping on the validation split picks the real number of rounds
@@ -151,7 +151,7 @@ class LightGBMFamily(ModelFamily):
     ) -> dict[str, Any]:
         import lightgbm
 
-        if len(X) < MULTITHREAD_MIN_ROWS:
+        if not use_threads(len(X)):
             estimator.set_params(n_jobs=1)
         callbacks = [] if stop_at is None else [_stop_at(stop_at)]
         if validation is None:

@@ -10,7 +10,7 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from sklearn.base import BaseEstimator
 
-from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, ModelFamily
+from conveyor.automl.families.base import ModelFamily, use_threads
 from conveyor.domain.training import Task
 
 MAX_ROUNDS = 5000
@@ -89,7 +89,7 @@ class XGBoostFamily(ModelFamily):
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
     ) -> dict[str, Any]:
-        if len(X) < MULTITHREAD_MIN_ROWS:
+        if not use_threads(len(X)):
             estimator.set_params(n_jobs=1)
         callbacks = [] if stop_at is None else [_stop_at(stop_at)]
         early = EARLY_STOPPING_ROUNDS if validation is not None else None
