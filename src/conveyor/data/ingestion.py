@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import connect, ident, literal, memory_exhausted
+from conveyor.data._duck import connect, ident, is_text, literal, memory_exhausted
 from conveyor.data.connectors import CONNECTORS
 from conveyor.data.connectors.base import Connector, Scan
 from conveyor.data.remote import fetch, is_object_url
@@ -36,6 +36,8 @@ from conveyor.errors import UnreadableData
 # type problem.
 _MAX_READ_ATTEMPTS = 5
 _HASH_VERSION = "conveyor-data-hash-1"
+# Up to this many values (bounded from the Parquet metadata) a text column is counted value by value at ingest.
+FEW_VALUES = 10_000
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,8 @@ class IngestResult:
     columns: list[ColumnSchema]
     content_hash: str
     warnings: list[str]
-    # Per-column statistics of the one pass that typed the columns (with moments), for the profile to reuse,
-    # and the number of rows that repeat an earlier one; both computed while the data was being read anyway.
+    # Per-column statistics of the one pass that typed the columns (with moments, and the value counts of
+    # few-valued text columns), for the profile to reuse, and the number of rows that repeat an earlier one.
     stats: list[dict[str, Any]] | None = None
     duplicate_rows: int | None = None
 
@@ -124,7 +126,7 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
         raise UnreadableData(
             f"{source.path.name} has a header but no data rows.", hint="Export the table again with its rows."
         )
-    columns, stats = _semantic_schema(con, table, schema, source)
+    columns, stats = _semantic_schema(con, table, schema, source, _few_valued(con, parquet, schema))
     empty = [name for name, column in columns.items() if column.non_missing == 0]
     warnings = [*warnings, *(f"Column {name!r} is empty in every row." for name in empty)]
     schema_with_types = [
@@ -157,14 +159,29 @@ def _content_hash(con: duckdb.DuckDBPyConnection, parquet: Path, schema: list[tu
     return rows, "sha256:" + hashlib.sha256(fingerprint.encode()).hexdigest(), rows - distinct
 
 
+def _few_valued(con: duckdb.DuckDBPyConnection, parquet: Path, schema: list[tuple[str, str]]) -> list[str]:
+    """The text and boolean columns sure to hold few values, read from the Parquet file's metadata.
+
+    The writer dictionary-encodes a column chunk when it has few values and records how many; summed over the row
+    groups, that bounds the column's distinct count without reading a row.
+    """
+    chunks = con.execute(
+        "SELECT path_in_schema, bool_and(stats_distinct_count IS NOT NULL), sum(stats_distinct_count) "
+        f"FROM parquet_metadata({literal(str(parquet))}) GROUP BY path_in_schema"
+    ).fetchall()
+    bounded = {name for name, every_chunk, total in chunks if every_chunk and total <= FEW_VALUES}
+    return [name for name, kind in schema if kind == "BOOLEAN" or (is_text(kind) and name in bounded)]
+
+
 def _semantic_schema(
-    con: duckdb.DuckDBPyConnection, table: str, schema: list[tuple[str, str]], source: Source
+    con: duckdb.DuckDBPyConnection, table: str, schema: list[tuple[str, str]], source: Source, few_valued: list[str]
 ) -> tuple[dict[str, ColumnStats], list[dict[str, Any]]]:
     """What semantic inference needs of every column (and the raw statistics), refusing NUL bytes.
 
-    The pass also takes each number's mean and spread, which cost little here and spare the profile a pass.
+    The pass also takes each number's mean and spread and the value counts of `few_valued` columns, which cost
+    little here and spare the profile its passes.
     """
-    found = column_stats(con, table, schema, exact_distinct=False, moments=True)
+    found = column_stats(con, table, schema, exact_distinct=False, moments=True, counted=few_valued)
     for (name, _), stats in zip(schema, found, strict=True):
         if stats.get("has_nul"):
             raise UnreadableData(

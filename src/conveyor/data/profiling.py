@@ -4,7 +4,8 @@ Two passes whatever the width: one for the statistics of every column (`conveyor
 that counts the values of the non-numeric columns and keeps each column's five most frequent: DuckDB's
 `histogram` aggregate for columns with few distinct values (one hash map per column, all in one parallel
 pass), an unpivot into (column, value) pairs grouped by both for the others. Above a million rows the
-statistics ingest already took (approximate distinct counts, moments) are reused instead of a second pass.
+statistics ingest already took (approximate distinct counts, moments) are reused instead of a second pass, and
+at any size so are the value counts ingest took of few-valued text columns: those need no pass here at all.
 Distinct counts are exact up to a million rows and HyperLogLog estimates above. For float columns the
 summary (min, max, mean, std) leaves out inf and NaN, which would otherwise swallow it.
 """
@@ -43,18 +44,22 @@ def profile(
     """Profile each of `columns` in the Parquet file, in the order given.
 
     `stats` are the statistics ingest computed for the same columns (`IngestResult.stats`), reused on tables
-    too big for exact distinct counts.
+    too big for exact distinct counts, and for their value counts whatever the size.
     """
     parquet = Path(parquet)
     table = f"read_parquet({literal(str(parquet))})"
     with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         exact = rows <= EXACT_DISTINCT_MAX_ROWS
-        if stats is not None and not exact and len(stats) == len(columns):
+        reusable = stats is not None and len(stats) == len(columns)
+        if reusable and not exact:
             summaries = _trimmed(columns, [dict(s) for s in stats])
         else:
             summaries = _summaries(con, table, columns, exact=exact)
+        counted = {i: s["value_counts"] for i, s in enumerate(stats or []) if "value_counts" in s} if reusable else {}
         wanted = {i: c for i, c in enumerate(columns) if c.semantic_type in _VALUE_SEMANTICS}
+        known = {i: _ranked(counted[i]) for i in wanted if i in counted}
+        wanted = {i: c for i, c in wanted.items() if i not in known}
         # Thousands of aggregates in one query plan slowly (see `stats`); wide tables keep the unpivot.
         few = {
             i: c
@@ -62,6 +67,7 @@ def profile(
             if summaries[i]["distinct"] <= HISTOGRAM_MAX_DISTINCT and len(columns) <= WIDE_COLUMNS
         }
         top = _top_values(con, table, {i: c for i, c in wanted.items() if i not in few}) | _histograms(con, table, few)
+        top |= {i: values for i, values in known.items() if values}
     return [
         ColumnProfile(
             name=column.name,
@@ -126,9 +132,11 @@ def _histograms(
         return {}
     maps = ", ".join(f"histogram(CAST({ident(c.name)} AS VARCHAR))" for c in columns.values())
     found = con.execute(f"SELECT {maps} FROM {table}").fetchall()[0]
-    top: dict[int, list[ValueCount]] = {}
-    for position, counts in zip(columns, found, strict=True):
-        ranked = sorted((counts or {}).items(), key=lambda item: (-item[1], item[0]))[:TOP_VALUES]
-        if ranked:
-            top[position] = [ValueCount(value=value[:_MAX_VALUE_CHARS], count=hits) for value, hits in ranked]
-    return top
+    top = {position: _ranked(counts or {}) for position, counts in zip(columns, found, strict=True)}
+    return {position: values for position, values in top.items() if values}
+
+
+def _ranked(counts: dict[str, int]) -> list[ValueCount]:
+    """The most frequent values of a {value: rows} map, ties broken by value."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_VALUES]
+    return [ValueCount(value=value[:_MAX_VALUE_CHARS], count=hits) for value, hits in ranked]

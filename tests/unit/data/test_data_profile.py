@@ -72,3 +72,22 @@ def test_profile_of_a_wide_table(tmp_path: Path, shared_file) -> None:
     profiles = profile(dest, result.columns)
     assert len(profiles) == 3001
     assert all(p.missing_pct == 0.0 for p in profiles[:10])
+
+
+def test_value_counts_taken_at_ingest_give_the_profile_the_same_top_values(tmp_path: Path) -> None:
+    # Few-valued text columns are counted in ingest's statistics pass; many-valued ones are left to the profile.
+    cities = ["Lyon"] * 5 + ["Paris"] * 3 + ["Oslo"] * 2
+    rows = "".join(f"{cities[i % 10]},code-{i},{i % 2}\n" for i in range(3_000))
+    source = tmp_path / "t.csv"
+    source.write_text("city,code,bit\n" + rows)
+    dest = tmp_path / "t.parquet"
+    result = ingest(source, dest)
+    counted = {c.name for c, s in zip(result.columns, result.stats, strict=True) if "value_counts" in s}
+    assert counted == {"city"}
+    city = next(s for c, s in zip(result.columns, result.stats, strict=True) if c.name == "city")
+    assert city["distinct"] == 3
+    frame = pd.read_csv(source)
+    reused = {p.name: p for p in profile(dest, result.columns, result.stats)}
+    assert reused == {p.name: p for p in profile(dest, result.columns)}
+    assert [(v.value, v.count) for v in reused["city"].top_values] == list(frame["city"].value_counts().items())
+    assert len(reused["code"].top_values) == 5
