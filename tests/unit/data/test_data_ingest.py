@@ -73,7 +73,6 @@ def test_hash_depends_on_data_not_on_file_name_format_or_compression(tmp_path: P
     assert reordered.content_hash not in hashes
 
 
-
 def test_fingerprint_of_the_same_data_never_changes(tmp_path: Path) -> None:
     # Identical data added again must find its earlier version, in workspaces made by earlier releases too;
     # changing how the fingerprint is computed needs a new hash version.
@@ -87,6 +86,7 @@ def test_columns_named_like_the_hashing_helpers_are_hashed_as_data(tmp_path: Pat
     assert (result.rows, result.duplicate_rows) == (3, 1)
     assert result.content_hash == "sha256:4efe91c5e518f5389bd56537bf803296c1c323fad517089b5c25612ab19785ac"
     assert [c.name for c in result.columns] == ["file_row_number", "row_hash", "Value_Hash"]
+
 
 def test_zstd_compressed_csv(tmp_path: Path) -> None:
     source = tmp_path / "t.csv.zst"
