@@ -21,7 +21,9 @@ CONVEYOR_BIN="$repo/.venv/bin/conveyor" "$peers/bin/python" suite.py \
   --budget "$budget" --seeds "${SEEDS:-0}" --order size --resume \
   ${DATASETS:+--datasets "$DATASETS"} --out "$out/results.jsonl" --split-dir "$out/splits"
 # The peers' records: seed 0 from ../shared (quiet machine), seeds 1 and 2 measured here (bench/automl/results);
-# the re-measure of seed 1 at lower load comes last, so its records replace the first ones (the last line wins).
+# the re-measures of seeds 1 and 2 at lower load come last, so their records replace the first ones (the last
+# line wins).
+results="$here/automl/results"
 "$peers/bin/python" report.py "$out/results.jsonl" "$shared/bench/automl/results/bench60_seed0.jsonl" \
-  "$here/automl/results/peers60_seeds12.jsonl" "$here/automl/results/peers60_seed1_quiet.jsonl" \
+  "$results/peers60_seeds12.jsonl" "$results/peers60_seed1_quiet.jsonl" "$results/peers60_seed2_quiet.jsonl" \
   --budget "$budget" --peers flaml,autogluon | tee "$out/report.md"
