@@ -38,7 +38,7 @@ duckdb.sql(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}')) TO '{sys.argv[2]}' (
 """
 
 # Both profile timings in one process: the full profile (nothing reused), and the profile as `add` runs it, reusing
-# the statistics pass and duplicate count that ingest made while typing the columns.
+# the statistics pass (value counts included) and duplicate count that ingest made while typing the columns.
 CONVEYOR_PROFILE = """
 import sys, time
 from pathlib import Path
