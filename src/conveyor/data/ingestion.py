@@ -61,7 +61,8 @@ def ingest_source(found: Source, dest: Path, *, memory_limit: str | None = None)
     with work_directory(dest.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         written = workdir / "table.parquet"
         scan = copy_to_parquet(con, CONNECTORS[found.format](), found, workdir, written)
-        result = _describe(con, written, found, scan.warnings)
+        markers = scan.deferred.markers if scan.deferred else ()
+        result = _describe(con, written, found, scan.warnings, markers)
         os.replace(written, dest)
     return result
 
@@ -98,7 +99,8 @@ def copy_to_parquet(
     scan = connector.scan(con, source, workdir)
     for _ in range(_MAX_READ_ATTEMPTS):
         try:
-            con.execute(f"COPY ({scan.sql}) TO {literal(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+            read = scan.deferred.sql if scan.deferred else scan.sql
+            con.execute(f"COPY ({read}) TO {literal(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             return scan
         except duckdb.OutOfMemoryException as error:
             # Not the data's fault, and no other reading of it would help.
@@ -118,7 +120,15 @@ def describe_written(
     return _describe(con, parquet, Source(Path(label), "parquet"), list(warnings or []))
 
 
-def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, warnings: list[str]) -> IngestResult:
+def _describe(
+    con: duckdb.DuckDBPyConnection,
+    parquet: Path,
+    source: Source,
+    warnings: list[str],
+    markers: tuple[str, ...] = (),
+) -> IngestResult:
+    """Row count, hash, statistics and schema of the written file; text columns holding one of `markers` (a read
+    that deferred them, see `DeferredMarkers`) are rewritten with those values missing, then described again."""
     table = f"read_parquet({literal(str(parquet))})"
     schema = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()]
     rows, content_hash, duplicates = _content_hash(con, parquet, schema)
@@ -126,7 +136,11 @@ def _describe(con: duckdb.DuckDBPyConnection, parquet: Path, source: Source, war
         raise UnreadableData(
             f"{source.path.name} has a header but no data rows.", hint="Export the table again with its rows."
         )
-    columns, stats = _semantic_schema(con, table, schema, source, _few_valued(con, parquet, schema))
+    columns, stats = _semantic_schema(con, table, schema, source, _few_valued(con, parquet, schema), markers)
+    marked = [name for (name, _), found in zip(schema, stats, strict=True) if _holds_marker(found, markers)]
+    if marked:
+        _null_markers(con, parquet, marked, markers)
+        return _describe(con, parquet, source, warnings)
     empty = [name for name, column in columns.items() if column.non_missing == 0]
     warnings = [*warnings, *(f"Column {name!r} is empty in every row." for name in empty)]
     schema_with_types = [
@@ -173,15 +187,43 @@ def _few_valued(con: duckdb.DuckDBPyConnection, parquet: Path, schema: list[tupl
     return [name for name, kind in schema if kind == "BOOLEAN" or (is_text(kind) and name in bounded)]
 
 
+def _holds_marker(stats: dict[str, Any], markers: tuple[str, ...]) -> bool:
+    if "value_counts" in stats:
+        return not stats["value_counts"].keys().isdisjoint(markers)
+    return bool(stats.get("holds_marker"))
+
+
+def _null_markers(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[str], markers: tuple[str, ...]) -> None:
+    """Rewrite the Parquet file with the `markers` of the given text columns as missing values."""
+    listed = ", ".join(literal(m) for m in markers)
+    replaced = ", ".join(
+        f"CASE WHEN {ident(name)} IN ({listed}) THEN NULL ELSE {ident(name)} END AS {ident(name)}" for name in columns
+    )
+    rewritten = parquet.with_name(f"marked-{parquet.name}")
+    con.execute(
+        f"COPY (SELECT * REPLACE ({replaced}) FROM read_parquet({literal(str(parquet))})) "
+        f"TO {literal(str(rewritten))} (FORMAT parquet, COMPRESSION zstd)"
+    )
+    os.replace(rewritten, parquet)
+
+
 def _semantic_schema(
-    con: duckdb.DuckDBPyConnection, table: str, schema: list[tuple[str, str]], source: Source, few_valued: list[str]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: list[tuple[str, str]],
+    source: Source,
+    few_valued: list[str],
+    markers: tuple[str, ...],
 ) -> tuple[dict[str, ColumnStats], list[dict[str, Any]]]:
     """What semantic inference needs of every column (and the raw statistics), refusing NUL bytes.
 
     The pass also takes each number's mean and spread and the value counts of `few_valued` columns, which cost
-    little here and spare the profile its passes.
+    little here and spare the profile its passes, and whether text columns without value counts hold one of
+    `markers`.
     """
-    found = column_stats(con, table, schema, exact_distinct=False, moments=True, counted=few_valued)
+    listed = ", ".join(literal(m) for m in markers)
+    checks = {"holds_marker": f"coalesce(bool_or({{v}} IN ({listed})), false)"} if markers else {}
+    found = column_stats(con, table, schema, exact_distinct=False, moments=True, counted=few_valued, text_checks=checks)
     for (name, _), stats in zip(schema, found, strict=True):
         if stats.get("has_nul"):
             raise UnreadableData(

@@ -20,7 +20,7 @@ value (string comparisons were two fifths of the statistics pass on a 2.26 M-row
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import duckdb
@@ -57,6 +57,7 @@ def column_stats(
     moments: bool = False,
     shapes: bool = False,
     counted: Collection[str] = (),
+    text_checks: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Statistics of each (name, DuckDB type) column of `table` (a FROM clause), in schema order.
 
@@ -65,8 +66,10 @@ def column_stats(
     lengths and the share of values with a space);
     dates and times add min and max. The columns named in `counted` (few-valued ones: each value becomes an entry
     of a hash map) also get `value_counts`, {value as text: rows}, and an exact `distinct`; a wide table's
-    unpivoted query leaves them out.
+    unpivoted query leaves them out. `text_checks` ({key: aggregate of `{v}`}) are taken of every text column
+    without value counts.
     """
+    checks = dict(text_checks or {})
     found: dict[str, dict[str, Any]] = {name: {"non_missing": 0} for name, _ in schema}
     if len(schema) > WIDE_COLUMNS:
         groups: dict[str, list[str]] = {"numeric": [], "text": [], "other": []}
@@ -74,10 +77,12 @@ def column_stats(
             groups[_group(kind)].append(name)
         for group, names in groups.items():
             if names:
-                for name, stats in _unpivoted(con, table, group, names, (exact_distinct, moments, shapes)).items():
+                unpivoted = _unpivoted(con, table, group, names, (exact_distinct, moments, shapes), checks)
+                for name, stats in unpivoted.items():
                     found[name].update(stats)
     elif schema:
-        for name, stats in _column_wise(con, table, schema, (exact_distinct, moments, shapes), set(counted)).items():
+        wanted = (exact_distinct, moments, shapes)
+        for name, stats in _column_wise(con, table, schema, wanted, set(counted), checks).items():
             found[name].update(stats)
     # Floats keep their bounds in the main query, which leaves inf and NaN out of them.
     bounded = [
@@ -102,12 +107,14 @@ def _group(kind: str) -> str:
     return "numeric" if is_numeric(kind) else "text" if is_text(kind) else "other"
 
 
-def _aggregates(group: str, wanted: tuple[bool, bool, bool], *, finite_only: bool) -> dict[str, str]:
+def _aggregates(
+    group: str, wanted: tuple[bool, bool, bool], *, finite_only: bool, checks: dict[str, str]
+) -> dict[str, str]:
     exact_distinct, moments, shapes = wanted
     distinct = "count(DISTINCT {v})" if exact_distinct else "approx_count_distinct({v})"
     aggregates = {"non_missing": "count({v})", "distinct": distinct}
     if group == "text":
-        return aggregates | _TEXT | (_TEXT_SHAPE if shapes else {})
+        return aggregates | _TEXT | (_TEXT_SHAPE if shapes else {}) | checks
     if group == "numeric":
         numeric = _BOUNDS | (_MOMENTS if moments else {})
         return aggregates | {key: sql + (_FINITE if finite_only else "") for key, sql in numeric.items()}
@@ -120,11 +127,14 @@ def _column_wise(
     schema: list[tuple[str, str]],
     wanted: tuple[bool, bool, bool],
     counted: set[str],
+    checks: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
     per_column = {
         name: {
             key: sql
-            for key, sql in _aggregates(_group(kind), wanted, finite_only=is_float(kind)).items()
+            for key, sql in _aggregates(
+                _group(kind), wanted, finite_only=is_float(kind), checks={} if name in counted else checks
+            ).items()
             if (is_float(kind) or key not in _BOUNDS) and not (key == "distinct" and name in counted)
         }
         | ({"value_counts": _VALUE_COUNTS} if name in counted else {})
@@ -147,8 +157,9 @@ def _unpivoted(
     group: str,
     names: list[str],
     wanted: tuple[bool, bool, bool],
+    checks: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
-    aggregates = _aggregates(group, wanted, finite_only=group == "numeric")
+    aggregates = _aggregates(group, wanted, finite_only=group == "numeric", checks=checks)
     # One unpivot needs one type: numbers as DOUBLE, everything else as text.
     value_type = "DOUBLE" if group == "numeric" else "VARCHAR"
     # Positional aliases keep the unpivoted names free of quoting trouble and clashes.

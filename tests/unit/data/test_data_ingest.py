@@ -6,11 +6,12 @@ import gzip
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conveyor.data import ingest
+from conveyor.data import ingest, iter_frames
 from conveyor.data.semantics import ColumnStats, infer_semantic_type, is_id_like_name
 from conveyor.domain.datasets import SemanticType
 from conveyor.errors import UnreadableData
@@ -147,6 +148,24 @@ def test_missing_marker_after_the_sample_keeps_column_numeric(tmp_path: Path) ->
     assert [c.physical_type for c in result.columns] == ["BIGINT", "VARCHAR"]
     last = pq.read_table(tmp_path / "out.parquet").slice(50_000).to_pylist()
     assert last == [{"n": None, "s": None}]
+
+
+def test_markers_in_text_columns_read_as_missing_whether_few_or_many_valued(tmp_path: Path) -> None:
+    # Ingest writes text columns as read and rewrites the ones that turn out to hold a marker: one with few values
+    # (known from its value counts) and one with many (checked value by value); a clean column is left alone.
+    rows = [f"code-{i},{['red', 'blue'][i % 2]},{i}" for i in range(60_000)]
+    rows[41_234] = "NA,?,41234"
+    source = _write(tmp_path / "t.csv", "code,colour,n\n" + "\n".join(rows) + "\n")
+    result = ingest(source, tmp_path / "out.parquet")
+    stats = dict(zip((c.name for c in result.columns), result.stats or [], strict=True))
+    assert "value_counts" in stats["colour"]
+    assert "value_counts" not in stats["code"]
+    table = pq.read_table(tmp_path / "out.parquet").to_pydict()
+    assert (table["code"][41_234], table["colour"][41_234]) == (None, None)
+    assert table["code"][:2] == ["code-0", "code-1"]
+    chunked = pd.concat(iter_frames(source), ignore_index=True).astype(object)
+    assert table == chunked.where(chunked.notna(), None).to_dict("list")
+    assert result.content_hash == ingest(tmp_path / "out.parquet", tmp_path / "again.parquet").content_hash
 
 
 @pytest.mark.parametrize(

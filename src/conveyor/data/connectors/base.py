@@ -20,6 +20,20 @@ class Scan:
     warnings: list[str] = field(default_factory=list)
     # What the connector has already widened after earlier failures (its own names), so it never tries twice.
     refinements: frozenset[str] = frozenset()
+    # A cheaper form of the same read for ingest, which leaves missing-value markers in text columns as written.
+    deferred: DeferredMarkers | None = None
+
+
+@dataclass(frozen=True)
+class DeferredMarkers:
+    """A read that keeps the missing-value `markers` of text columns as text, for the engine to null afterwards.
+
+    Comparing every text value with each marker is a large share of a read; written out first, the table tells
+    from its statistics which text columns hold a marker at all (usually none), and only those are rewritten.
+    """
+
+    sql: str
+    markers: tuple[str, ...]
 
 
 class Connector(Protocol):

@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 
 from conveyor.data._duck import ident, is_numeric, literal, memory_exhausted
-from conveyor.data.connectors.base import Scan
+from conveyor.data.connectors.base import DeferredMarkers, Scan
 from conveyor.data.sources import Source, read_head, single_byte_encoding
 from conveyor.errors import InvalidInput, UnreadableData
 
@@ -51,6 +51,8 @@ MISSING_MARKERS = (
     "-",
     "--",
 )
+# What a text value can be and still mean missing (the empty field is missing already when read).
+_TEXT_MARKERS = tuple(marker for marker in MISSING_MARKERS if marker)
 # DuckDB's default candidates minus BOOLEAN: it would turn yes/no columns into true/false, changing the values a
 # model learns and predicts; two-valued columns are boolean as a semantic type instead, whatever they hold.
 TYPE_CANDIDATES = ("BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR")
@@ -154,7 +156,8 @@ class _CsvReader:
         if MARKERS in refinements or self._markers_shape_types(base, sniffed):
             return Scan(f"SELECT * FROM {self._read_csv(options)}", warnings, refinements)
         plain = self._read_csv({**options, "nullstr": [""]})
-        return Scan(f"SELECT {_without_markers(columns)} FROM {plain}", warnings, refinements)
+        deferred = DeferredMarkers(f"SELECT {_without_markers(columns, ())} FROM {plain}", _TEXT_MARKERS)
+        return Scan(f"SELECT {_without_markers(columns)} FROM {plain}", warnings, refinements, deferred)
 
     def _markers_shape_types(self, options: dict[str, Any], sniffed: dict[str, Any]) -> bool:
         """Whether the sample's column types change when only the empty field reads as missing."""
@@ -245,14 +248,14 @@ class _CsvReader:
             raise explain(self.source, error) from error
 
 
-def _without_markers(columns: dict[str, str]) -> str:
-    """A select list reading the missing-value markers of text columns, and NaN of float ones, as missing."""
-    markers = ", ".join(literal(m) for m in MISSING_MARKERS if m)
+def _without_markers(columns: dict[str, str], markers: tuple[str, ...] = _TEXT_MARKERS) -> str:
+    """A select list reading the missing-value `markers` of text columns, and NaN of float ones, as missing."""
     selected = []
     for name, kind in columns.items():
         column = ident(name)
-        if kind == "VARCHAR":
-            selected.append(f"CASE WHEN {column} IN ({markers}) THEN NULL ELSE {column} END AS {column}")
+        if kind == "VARCHAR" and markers:
+            listed = ", ".join(literal(m) for m in markers)
+            selected.append(f"CASE WHEN {column} IN ({listed}) THEN NULL ELSE {column} END AS {column}")
         elif kind == "DOUBLE":
             selected.append(f"CASE WHEN isnan({column}) THEN NULL ELSE {column} END AS {column}")
         else:
