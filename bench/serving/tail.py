@@ -262,13 +262,14 @@ def main() -> None:
                 capture_output=True,
                 check=True,
             )
-            report["perf"] = _scheduler_delays(perf_file, {os.getpid(): "server", **dict.fromkeys(wrk_tids, "wrk")})
-        time.sleep(max(0.0, args.seconds - 1.5 - args.perf))
+        time.sleep(max(0.0, args.seconds - 1.0 - (time.perf_counter_ns() - before[2]) / 1e9))
         after = (_schedstat(server_tid), _involuntary(server_tid), time.perf_counter_ns())
         report["steal_ms"] = _steal_ms() - steal_before
         wrk_after = (_schedstat(wrk_tids), _involuntary(wrk_tids))
         output, _ = process.communicate()
         recording.clear()
+        if args.perf:  # read after wrk's run: parsing takes a while
+            report["perf"] = _scheduler_delays(perf_file, {os.getpid(): "server", **dict.fromkeys(wrk_tids, "wrk")})
         report["wrk"] = json.loads(
             next(line for line in output.splitlines() if line.startswith("WRKJSON")).split(" ", 1)[1]
         )
@@ -277,7 +278,13 @@ def main() -> None:
         report["threads"] = sorted(Path(f"/proc/{t}/comm").read_text().strip() for t in _threads(os.getpid()))
         server.should_exit = True
 
-    threading.Thread(target=drive, daemon=True).start()
+    def drive_then_stop() -> None:
+        try:
+            drive()
+        finally:  # a failed measurement still stops the server
+            server.should_exit = True
+
+    threading.Thread(target=drive_then_stop, daemon=True).start()
     load_before = Path("/proc/loadavg").read_text().split()[0]
     server.run()
 

@@ -2,9 +2,12 @@
 
 Requests decoded in the same event-loop turn (several connections whose bytes arrived together) are
 stacked into one matrix and scored in one call; each request gets back exactly its own rows, by offset.
-A batch closes at the end of the loop turn in which its first request was submitted (`max_wait=0`,
-the default: a lone request waits for nothing), or `max_wait` seconds later, or as soon as it holds
-`max_rows`. Under load more requests arrive per turn and batches grow by themselves.
+With `max_wait=0` (the default) the first request of a loop turn is scored at once: nothing can join
+it yet, and a lone request (one connection) no longer waits for the end of its turn, two more loop
+turns and a future. The requests after it in the same turn form a batch that closes at the end of the
+turn, or as soon as it holds `max_rows`. With
+`max_wait` > 0 every batch stays open that many seconds. Under load more requests arrive per turn
+and batches grow by themselves.
 
 The batcher runs on the event loop thread and knows no web framework.
 """
@@ -41,17 +44,24 @@ class MicroBatcher:
         self._pending: list[tuple[np.ndarray, asyncio.Future[np.ndarray]]] = []
         self._rows = 0
         self._timer: asyncio.Handle | None = None
+        self._turn_taken = False  # a request was submitted in this loop turn already
         self.stats = BatchStats()
 
     async def submit(self, matrix: np.ndarray) -> np.ndarray:
         """This request's predictions, scored with whatever else is submitted in this loop turn."""
-        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self.max_wait == 0 and not self._turn_taken:
+            self._turn_taken = True
+            loop.call_soon(self._next_turn)
+            if not self._pending:
+                self._count([len(matrix)])
+                return self._predict(matrix)
+        future: asyncio.Future[np.ndarray] = loop.create_future()
         self._pending.append((matrix, future))
         self._rows += len(matrix)
         if self._rows >= self.max_rows:
             self.flush()
         elif self._timer is None:
-            loop = asyncio.get_running_loop()
             # call_soon runs after the tasks already scheduled for this turn, i.e. the other requests
             # whose bytes came in with this one: they join the batch.
             if self.max_wait > 0:
@@ -68,17 +78,12 @@ class MicroBatcher:
         pending, self._pending, self._rows = self._pending, [], 0
         if not pending:
             return
-        stats = self.stats
-        stats.batches += 1
-        stats.requests += len(pending)
-        stats.sizes[len(pending)] = stats.sizes.get(len(pending), 0) + 1
+        self._count([len(m) for m, _ in pending])
         try:
             if len(pending) == 1:
                 results = [self._predict(pending[0][0])]
-                stats.rows += len(pending[0][0])
             else:
                 stacked = np.concatenate([m for m, _ in pending])
-                stats.rows += len(stacked)
                 predicted = self._predict(stacked)
                 bounds = np.cumsum([len(m) for m, _ in pending])[:-1]
                 results = np.split(predicted, bounds)
@@ -90,3 +95,13 @@ class MicroBatcher:
         for (_, future), result in zip(pending, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+    def _next_turn(self) -> None:
+        self._turn_taken = False
+
+    def _count(self, rows: list[int]) -> None:
+        stats = self.stats
+        stats.batches += 1
+        stats.requests += len(rows)
+        stats.rows += sum(rows)
+        stats.sizes[len(rows)] = stats.sizes.get(len(rows), 0) + 1

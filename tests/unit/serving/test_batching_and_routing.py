@@ -38,6 +38,34 @@ def test_concurrent_requests_share_a_call_and_get_their_own_rows() -> None:
     assert sum(calls) == sum(len(r) for r in requests)
 
 
+def test_a_lone_request_is_scored_at_once_and_the_ones_after_it_in_its_turn_together() -> None:
+    calls: list[int] = []
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        calls.append(len(matrix))
+        return matrix[:, 0]
+
+    async def main() -> None:
+        batcher = MicroBatcher(predict)
+        other_task_ran = False
+
+        async def other() -> None:
+            nonlocal other_task_ran
+            other_task_ran = True
+
+        task = asyncio.create_task(other())
+        await batcher.submit(np.ones((1, 2)))
+        assert not other_task_ran, "a lone request waited for a loop turn"
+        await task
+        await asyncio.sleep(0)  # a later turn: the next request is the first of its turn again
+        answers = await asyncio.gather(*(batcher.submit(np.full((1, 2), float(i))) for i in range(5)))
+        assert [a.tolist() for a in answers] == [[float(i)] for i in range(5)]
+        assert calls == [1, 1, 4]  # the first of the five alone, the four after it in one call
+        assert batcher.stats.sizes == {1: 2, 4: 1}
+
+    asyncio.run(main())
+
+
 def test_batches_close_at_max_rows_and_failures_reach_every_waiter() -> None:
     sizes: list[int] = []
 
@@ -52,9 +80,13 @@ def test_batches_close_at_max_rows_and_failures_reach_every_waiter() -> None:
         await asyncio.gather(*(batcher.submit(np.ones((2, 1))) for _ in range(4)))
         assert max(sizes) <= 4
         results = await asyncio.gather(
-            batcher.submit(np.ones((1, 1))), batcher.submit(-np.ones((1, 1))), return_exceptions=True
+            batcher.submit(np.ones((1, 1))),  # the first of its turn: scored alone
+            batcher.submit(np.ones((1, 1))),
+            batcher.submit(-np.ones((1, 1))),
+            return_exceptions=True,
         )
-        assert all(isinstance(r, RuntimeError) for r in results)
+        assert results[0].tolist() == [1.0]
+        assert all(isinstance(r, RuntimeError) for r in results[1:])
 
     asyncio.run(main())
 
