@@ -217,9 +217,8 @@ def _semantic_schema(
 ) -> tuple[dict[str, ColumnStats], list[dict[str, Any]]]:
     """What semantic inference needs of every column (and the raw statistics), refusing NUL bytes.
 
-    The pass also takes each number's mean and spread and the value counts of `few_valued` columns, which cost
-    little here and spare the profile its passes, and whether text columns without value counts hold one of
-    `markers`.
+    The pass also takes each number's mean and spread, and whether text columns without value counts hold one of
+    `markers`; the value counts of `few_valued` columns follow in one more pass. Both spare the profile its own.
     """
     listed = ", ".join(literal(m) for m in markers)
     checks = {"holds_marker": f"coalesce(bool_or({{v}} IN ({listed})), false)"} if markers else {}

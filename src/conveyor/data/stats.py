@@ -8,7 +8,7 @@ Values are grouped by kind so each unpivot has one type: numbers as DOUBLE, stri
 (dates, booleans, nested) as text for counting. Float statistics leave out inf and NaN.
 Moments (mean, std) are asked for only by profiles: ingest needs none and skips their cost.
 
-Columns known to hold few values (`counted`) are counted value by value in the same pass (DuckDB's `histogram`):
+Columns known to hold few values (`counted`) are counted value by value in a pass of their own (`histogram`):
 their distinct count is then exact, and the profile takes their most frequent values from it instead of a pass
 of its own.
 
@@ -137,7 +137,6 @@ def _column_wise(
             ).items()
             if (is_float(kind) or key not in _BOUNDS) and not (key == "distinct" and name in counted)
         }
-        | ({"value_counts": _VALUE_COUNTS} if name in counted else {})
         for name, kind in schema
     }
     expressions = [
@@ -145,9 +144,12 @@ def _column_wise(
     ]
     values = iter(con.execute(f"SELECT {', '.join(expressions)} FROM {table}").fetchall()[0])
     found = {name: {key: next(values) for key in aggregates} for name, aggregates in per_column.items()}
-    for name in counted & found.keys():
-        found[name]["value_counts"] = found[name]["value_counts"] or {}
-        found[name]["distinct"] = len(found[name]["value_counts"])
+    # A query of their own: beside the other aggregates, `histogram` made the statistics pass 2.5 times slower.
+    names = [name for name, _ in schema if name in counted]
+    if names:
+        maps = ", ".join(_VALUE_COUNTS.format(v=ident(name)) for name in names)
+        for name, counts in zip(names, con.execute(f"SELECT {maps} FROM {table}").fetchall()[0], strict=True):
+            found[name] |= {"value_counts": counts or {}, "distinct": len(counts or {})}
     return found
 
 
