@@ -11,8 +11,8 @@ How the text is read, and why:
   read, so when no typed column of the sample needs them, the file is read with only the empty field as missing
   (float columns drop NaN, the markers `NaN`/`nan` read as) and the text columns drop the markers: in the same pass
   for chunked reads, after the write for ingest (`DeferredMarkers`: comparing every value with each marker was a
-  sixth of the read, and most text columns hold none); a marker that turns up later in a typed column fails that
-  read, and the file is read again with the markers;
+  fifth to a quarter of the read's CPU, and most text columns hold none); a marker that turns up later in a typed
+  column fails that read, and the file is read again with the markers;
 - column names are kept exactly as written (DuckDB would trim them); a repeated name gets a visible `_1` suffix and
   a warning, a blank one becomes `column<i>`;
 - parsing is strict and never skips a row: a ragged row or an unterminated quote is an error naming the line;
