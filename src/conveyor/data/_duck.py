@@ -65,6 +65,13 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def null_if_listed(name: str, values: tuple[str, ...]) -> str:
+    """A select item reading column `name` as missing where it holds one of `values` (keeping its name)."""
+    column = ident(name)
+    listed = ", ".join(literal(value) for value in values)
+    return f"CASE WHEN {column} IN ({listed}) THEN NULL ELSE {column} END AS {column}"
+
+
 def is_numeric(physical_type: str) -> bool:
     """Whether a DuckDB type holds numbers."""
     base = physical_type.split("(")[0].upper()

@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import connect, ident, is_text, literal, memory_exhausted
+from conveyor.data._duck import connect, ident, is_text, literal, memory_exhausted, null_if_listed
 from conveyor.data.connectors import CONNECTORS
 from conveyor.data.connectors.base import Connector, Scan
 from conveyor.data.remote import fetch, is_object_url
@@ -195,10 +195,7 @@ def _holds_marker(stats: dict[str, Any], markers: tuple[str, ...]) -> bool:
 
 def _null_markers(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[str], markers: tuple[str, ...]) -> None:
     """Rewrite the Parquet file with the `markers` of the given text columns as missing values."""
-    listed = ", ".join(literal(m) for m in markers)
-    replaced = ", ".join(
-        f"CASE WHEN {ident(name)} IN ({listed}) THEN NULL ELSE {ident(name)} END AS {ident(name)}" for name in columns
-    )
+    replaced = ", ".join(null_if_listed(name, markers) for name in columns)
     rewritten = parquet.with_name(f"marked-{parquet.name}")
     con.execute(
         f"COPY (SELECT * REPLACE ({replaced}) FROM read_parquet({literal(str(parquet))})) "

@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from conveyor.data._duck import ident, is_numeric, literal, memory_exhausted
+from conveyor.data._duck import ident, is_numeric, literal, memory_exhausted, null_if_listed
 from conveyor.data.connectors.base import DeferredMarkers, Scan
 from conveyor.data.sources import Source, read_head, single_byte_encoding
 from conveyor.errors import InvalidInput, UnreadableData
@@ -256,8 +256,7 @@ def _without_markers(columns: dict[str, str], markers: tuple[str, ...] = _TEXT_M
     for name, kind in columns.items():
         column = ident(name)
         if kind == "VARCHAR" and markers:
-            listed = ", ".join(literal(m) for m in markers)
-            selected.append(f"CASE WHEN {column} IN ({listed}) THEN NULL ELSE {column} END AS {column}")
+            selected.append(null_if_listed(name, markers))
         elif kind == "DOUBLE":
             selected.append(f"CASE WHEN isnan({column}) THEN NULL ELSE {column} END AS {column}")
         else:
