@@ -20,7 +20,7 @@ import duckdb
 
 from conveyor.data._duck import connect, ident, is_numeric, is_temporal, literal
 from conveyor.data.ingestion import work_directory
-from conveyor.data.stats import WIDE_COLUMNS, column_stats
+from conveyor.data.stats import VALUE_COUNTS, WIDE_COLUMNS, column_stats
 from conveyor.domain.datasets import ColumnProfile, ColumnSchema, SemanticType, ValueCount
 
 EXACT_DISTINCT_MAX_ROWS = 1_000_000
@@ -130,7 +130,7 @@ def _histograms(
     """The most frequent values of few-valued columns, from one `histogram` aggregate per column."""
     if not columns:
         return {}
-    maps = ", ".join(f"histogram(CAST({ident(c.name)} AS VARCHAR))" for c in columns.values())
+    maps = ", ".join(VALUE_COUNTS.format(v=ident(c.name)) for c in columns.values())
     found = con.execute(f"SELECT {maps} FROM {table}").fetchall()[0]
     top = {position: _ranked(counts or {}) for position, counts in zip(columns, found, strict=True)}
     return {position: values for position, values in top.items() if values}

@@ -38,8 +38,9 @@ _TEXT = {
     "max": "max({v})",
     "has_nul": "coalesce(bool_or(contains({v}, chr(0))), false)",
 }
-# Missing values are left out of the map, as they are out of `distinct`.
-_VALUE_COUNTS = "histogram(CAST({v} AS VARCHAR))"
+# Missing values are left out of the map, as they are out of `distinct`. The profile counts values the same way,
+# so the counts ingest took stand in for its own.
+VALUE_COUNTS = "histogram(CAST({v} AS VARCHAR))"
 _TEXT_SHAPE = {
     "min_length": "min(length({v}))",
     "max_length": "max(length({v}))",
@@ -147,7 +148,7 @@ def _column_wise(
     # A query of their own: beside the other aggregates, `histogram` made the statistics pass 2.5 times slower.
     names = [name for name, _ in schema if name in counted]
     if names:
-        maps = ", ".join(_VALUE_COUNTS.format(v=ident(name)) for name in names)
+        maps = ", ".join(VALUE_COUNTS.format(v=ident(name)) for name in names)
         for name, counts in zip(names, con.execute(f"SELECT {maps} FROM {table}").fetchall()[0], strict=True):
             found[name] |= {"value_counts": counts or {}, "distinct": len(counts or {})}
     return found
