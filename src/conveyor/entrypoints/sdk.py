@@ -96,8 +96,7 @@ class Workspace:
         """
         from conveyor.services.datasets import dataset_name_for
 
-        located = source if isinstance(source, str) and source.startswith("s3://") else Path(source)
-        return self._services.datasets.add(located, name or dataset_name_for(located)).version
+        return self._services.datasets.add(source, name or dataset_name_for(source)).version
 
     def datasets(self) -> pd.DataFrame:
         """Every dataset with its newest version."""
