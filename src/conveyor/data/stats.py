@@ -130,16 +130,7 @@ def _column_wise(
     counted: set[str],
     checks: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
-    per_column = {
-        name: {
-            key: sql
-            for key, sql in _aggregates(
-                _group(kind), wanted, finite_only=is_float(kind), checks={} if name in counted else checks
-            ).items()
-            if (is_float(kind) or key not in _BOUNDS) and not (key == "distinct" and name in counted)
-        }
-        for name, kind in schema
-    }
+    per_column = {name: _column_aggregates(kind, wanted, name in counted, checks) for name, kind in schema}
     expressions = [
         template.format(v=ident(name)) for name, aggregates in per_column.items() for template in aggregates.values()
     ]
@@ -152,6 +143,19 @@ def _column_wise(
         for name, counts in zip(names, con.execute(f"SELECT {maps} FROM {table}").fetchall()[0], strict=True):
             found[name] |= {"value_counts": counts or {}, "distinct": len(counts or {})}
     return found
+
+
+def _column_aggregates(
+    kind: str, wanted: tuple[bool, bool, bool], counted: bool, checks: dict[str, str]
+) -> dict[str, str]:
+    """One column's aggregates in the main query: floats alone keep their bounds there, and a `counted` column
+    takes its distinct count (and needs no text checks) from its value counts."""
+    aggregates = _aggregates(_group(kind), wanted, finite_only=is_float(kind), checks={} if counted else checks)
+    return {
+        key: sql
+        for key, sql in aggregates.items()
+        if (is_float(kind) or key not in _BOUNDS) and not (counted and key == "distinct")
+    }
 
 
 def _unpivoted(
