@@ -311,9 +311,10 @@ class _Search:
             sampler=optuna.samplers.TPESampler(seed=self.seed),
         )
         space = self._joint_space()
-        if self._quick_rows() is not None:
+        quick_rows = self._quick_rows()
+        if quick_rows is not None:
             family, params = next(self._portfolio())
-            self._run_trial(family, params, rows=self._quick_rows())
+            self._run_trial(family, params, rows=quick_rows)
         for family, params in self._portfolio():
             # the first trial always runs: a late model beats no model
             if self._trials_exhausted() or (self.incumbent is not None and self._time_left() <= 0):
@@ -440,13 +441,14 @@ class _Search:
             result = self._failed(number, family, params, f"{type(error).__name__}: {error}")
         else:
             validated_rows = sum(len(valid) for _, valid in splits)
+            train_rows = np.mean([len(train) for train, _ in splits])
+            trial_params = family.refit_params(params, facts)
+            if rows is not None:
+                trial_params = {**trial_params, "sample_rows": int(train_rows)}
             result = TrialResult(
                 number=number,
                 family=family.name,
-                params={
-                    **family.refit_params(params, facts),
-                    **({} if rows is None else {"sample_rows": int(np.mean([len(train) for train, _ in splits]))}),
-                },
+                params=trial_params,
                 metric=self.metric.name,
                 cv_mean=float(np.mean(scores)),
                 cv_std=float(np.std(scores)),
@@ -456,7 +458,6 @@ class _Search:
                 higher_is_better=self.metric.higher_is_better,
             )
             if self.incumbent is None or self.metric.is_better(result.cv_mean, self.incumbent.result.cv_mean):
-                train_rows = np.mean([len(train) for train, _ in splits])
                 refit_seconds = fit_seconds / len(splits) * len(self.y) / train_rows * REFIT_SAFETY_FACTOR
                 refit = self.budget is None or refit_seconds <= MAX_REFIT_SHARE * self.budget
                 self.incumbent = _Incumbent(result, family, params, estimators, facts, refit_seconds, refit)
