@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conveyor.automl import contributions, run_automl, write_model_card
-from conveyor.automl.explain import raw_scores
+from conveyor.automl.explain import feature_importance, raw_scores
 from conveyor.errors import InvalidInput
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -82,3 +83,12 @@ def test_linear_leaves_get_a_card_by_permutation_but_no_contributions(diabetes: 
     write_model_card(result.model, diabetes, result.oof_y, result.oof_prediction, tmp_path, sample_rows=len(diabetes))
     card = json.loads((tmp_path / "model_card.json").read_text())
     assert abs(sum(card["feature_importance"].values()) - 1.0) < 1e-6
+
+
+def test_permutation_importance_gives_up_when_its_predictions_cannot_finish_by_the_deadline(
+    diabetes: pd.DataFrame,
+) -> None:
+    result = run_automl(diabetes, "target", max_trials=1, families=["linear"])
+    rows = diabetes.drop(columns=["target"])
+    assert feature_importance(result.model, rows, deadline=time.monotonic()) is None
+    assert feature_importance(result.model, rows, deadline=time.monotonic() + 60.0)
