@@ -141,10 +141,13 @@ class PredictionLog:
         if self.sample < 1.0 and self._rng() >= self.sample:
             self.counters.add("sampled_out")
             return
+        if self._closed:  # the writer process is gone
+            self.counters.add("dropped")
+            return
         item = (time.time(), model, version, variant, request_id, seconds, inputs, outputs)
         try:
             self._queue.put_nowait(item)
-        except (queue.Full, AttributeError):  # AttributeError: closed, the queue is gone
+        except queue.Full:
             self.counters.add("dropped")
 
     def close(self, timeout: float = 5.0) -> None:

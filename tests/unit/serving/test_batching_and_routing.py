@@ -190,6 +190,15 @@ def test_prediction_log_sampling_and_a_failing_disk() -> None:
     assert log.counters["failed"] == 10
 
 
+def test_prediction_log_counts_a_record_after_close_as_dropped(tmp_path: Path) -> None:
+    log = PredictionLog(ParquetWriter(tmp_path), columns=["a", "b"])
+    log.close(timeout=30)
+    _record(log, 0)  # a request still finishing during shutdown: counted, never raised
+    log.close()  # a second close is harmless
+    assert log.counters["dropped"] == 1
+    assert list(tmp_path.rglob("*.parquet")) == []
+
+
 def test_prediction_log_writes_what_it_holds_when_its_server_is_killed(tmp_path: Path) -> None:
     import signal
     import subprocess
