@@ -15,7 +15,8 @@ and prints, for the measured run:
 A request is "slow" when its wrk-visible latency would exceed the bar, so the split of the requests over
 1 ms of server time, and of the gaps over 1 ms, tells where the 1 % slowest spend their time.
 
-Usage: .venv/bin/python bench/serving/tail.py [--seconds 15] [--payload single] [--protocol v2] [--port 18351]
+Usage: .venv/bin/python bench/serving/tail.py [--seconds 15] [--payload single|batch100] [--protocol v2|invocations]
+       [--port 18351] [--connections 1] [--perf SECONDS] [--slice-us N] [--server-args JSON]
 Run it under `flock /tmp/conveyor-bench.lock`. Needs the harness model (bench/serving.sh writes it).
 """
 
