@@ -61,3 +61,15 @@ def test_family_on_multiclass_and_regression(family: str, wine: pd.DataFrame, di
 
 def test_knn_sits_out_on_many_rows() -> None:
     assert FAMILIES["knn"]().max_rows is not None
+
+
+def test_threads_only_for_large_data_on_a_machine_with_an_idle_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conveyor.automl.families import base
+
+    monkeypatch.setattr(base.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(base.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    assert base.use_threads(base.MULTITHREAD_MIN_ROWS)
+    assert not base.use_threads(base.MULTITHREAD_MIN_ROWS - 1)
+    assert base.use_threads(20_000, min_rows=20_000)
+    monkeypatch.setattr(base.os, "getloadavg", lambda: (3.5, 1.0, 1.0))
+    assert not base.use_threads(10 * base.MULTITHREAD_MIN_ROWS)
