@@ -48,7 +48,8 @@ class MicroBatcher:
         self.stats = BatchStats()
 
     async def submit(self, matrix: np.ndarray) -> np.ndarray:
-        """This request's predictions, scored with whatever else is submitted in this loop turn."""
+        """This request's predictions: at once if it is the first of its loop turn (`max_wait=0`), else scored
+        with whatever else is submitted in that turn (or within `max_wait`)."""
         loop = asyncio.get_running_loop()
         if self.max_wait == 0 and not self._turn_taken:
             self._turn_taken = True
