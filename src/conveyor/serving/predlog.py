@@ -29,6 +29,7 @@ import os
 import queue
 import random
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -124,6 +125,10 @@ class PredictionLog:
             daemon=True,
         )
         self._process.start()
+        # `close` runs on another thread than the requests (the app's shutdown hands it to a thread while the
+        # last requests and shadow scorings still record): the lock makes each record either queued before the
+        # stop marker, and so written, or counted as dropped, never put on a closed queue.
+        self._lock = threading.Lock()
         self._closed = False
 
     def record(
@@ -141,20 +146,22 @@ class PredictionLog:
         if self.sample < 1.0 and self._rng() >= self.sample:
             self.counters.add("sampled_out")
             return
-        if self._closed:  # the writer process is gone
-            self.counters.add("dropped")
-            return
         item = (time.time(), model, version, variant, request_id, seconds, inputs, outputs)
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self.counters.add("dropped")
+        with self._lock:
+            if self._closed:  # the writer process is stopping or gone
+                self.counters.add("dropped")
+                return
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self.counters.add("dropped")
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (within `timeout`, else it is lost) and stop the writer process."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         with contextlib.suppress(queue.Full):  # then the process is killed below
             self._queue.put(_STOP, timeout=timeout)
         self._process.join(timeout)

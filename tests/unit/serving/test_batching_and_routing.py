@@ -199,6 +199,38 @@ def test_prediction_log_counts_a_record_after_close_as_dropped(tmp_path: Path) -
     assert list(tmp_path.rglob("*.parquet")) == []
 
 
+def test_prediction_log_counts_every_record_made_while_it_closes(tmp_path: Path) -> None:
+    import threading
+
+    log = PredictionLog(ParquetWriter(tmp_path), columns=["a", "b"])
+    recorded = 0
+    recording, closed = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def requests_still_finishing() -> None:  # the event loop's last requests while the shutdown closes the log
+        nonlocal recorded
+        try:
+            while not closed.is_set():
+                _record(log, recorded)
+                recorded += 1
+                if recorded == 100:
+                    recording.set()
+        except BaseException as error:  # a record must never raise; the assert below shows what did
+            failures.append(error)
+            recording.set()
+
+    thread = threading.Thread(target=requests_still_finishing)
+    thread.start()
+    recording.wait(30)
+    log.close(timeout=30)
+    closed.set()
+    thread.join(30)
+    assert failures == []
+    assert log.counters["dropped"] > 0  # the records made while it was closing
+    assert log.counters["written"] + log.counters["dropped"] == recorded  # none lost uncounted
+    assert len(pd.read_parquet(tmp_path)) == log.counters["written"]
+
+
 def test_prediction_log_writes_what_it_holds_when_its_server_is_killed(tmp_path: Path) -> None:
     import signal
     import subprocess
