@@ -9,12 +9,11 @@ self-contained fold fits (data, family, parameters in; fitted model and predicti
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
-from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS
+from conveyor.automl.families.base import MULTITHREAD_MIN_ROWS, idle_cores
 
 # Worker processes pay off only with this many idle cores: on 2 cores under load 3-4, five LightGBM folds of
 # magic_telescope took 3.2-4.3 s serially and 5.6 s (warm) to 13.3 s (cold) in two worker processes.
@@ -53,15 +52,13 @@ class LocalProcessExecutor(ProcessPoolExecutor):
         self.workers = workers
 
 
-def choose_executor(n_rows: int, *, cores: int | None = None, load: float | None = None) -> FoldExecutor:
+def choose_executor(n_rows: int, *, idle: float | None = None) -> FoldExecutor:
     """Worker processes when the models run single-threaded (small data) and enough cores sit idle.
 
     On larger data the boosting families use every core themselves, and a busy machine has no idle core
-    to win: then the folds run one after the other in this process.
+    to win: then the folds run one after the other in this process. `idle` defaults to `idle_cores()`.
     """
-    cores = (os.cpu_count() or 1) if cores is None else cores
-    load = os.getloadavg()[0] if load is None else load
-    idle = cores - load
+    idle = idle_cores() if idle is None else idle
     if n_rows >= MULTITHREAD_MIN_ROWS or idle < MIN_IDLE_CORES:
         return InProcessExecutor()
-    return LocalProcessExecutor(workers=min(cores, int(idle)))
+    return LocalProcessExecutor(workers=int(idle))

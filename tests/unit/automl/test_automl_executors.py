@@ -18,9 +18,9 @@ def test_worker_processes_give_the_same_leaderboard_as_the_in_process_loop(wine:
 
 
 def test_worker_processes_only_for_single_threaded_models_and_idle_cores() -> None:
-    assert isinstance(choose_executor(5_000, cores=2, load=3.5), InProcessExecutor)
-    assert isinstance(choose_executor(500_000, cores=8, load=0.0), InProcessExecutor)
-    pool = choose_executor(5_000, cores=8, load=2.0)
+    assert isinstance(choose_executor(5_000, idle=-1.5), InProcessExecutor)
+    assert isinstance(choose_executor(500_000, idle=8.0), InProcessExecutor)
+    pool = choose_executor(5_000, idle=6.0)
     try:
         assert isinstance(pool, LocalProcessExecutor)
         assert pool.workers == 6

@@ -24,6 +24,11 @@ from conveyor.domain.training import Task
 MULTITHREAD_MIN_ROWS = 50_000
 
 
+def idle_cores() -> float:
+    """How many cores the machine leaves idle: its core count minus the 1-minute load average."""
+    return (os.cpu_count() or 1) - os.getloadavg()[0]
+
+
 def use_threads(n_rows: int, *, min_rows: int = MULTITHREAD_MIN_ROWS) -> bool:
     """Whether a fit on `n_rows` rows should run more than one thread: large data and an idle core.
 
@@ -31,8 +36,7 @@ def use_threads(n_rows: int, *, min_rows: int = MULTITHREAD_MIN_ROWS) -> bool:
     and a fit can no longer stop on time: LightGBM on kddcup99 (100,000 rows, 23 classes) under load 3.7
     took up to 11 s per boosting round with 2 threads and 0.15-0.2 s with one.
     """
-    cores = os.cpu_count() or 1
-    return n_rows >= min_rows and os.getloadavg()[0] <= cores - 1
+    return n_rows >= min_rows and idle_cores() >= 1
 
 
 class ModelFamily:
