@@ -15,8 +15,14 @@ and prints, for the measured run:
 A request is "slow" when its wrk-visible latency would exceed the bar, so the split of the requests over
 1 ms of server time, and of the gaps over 1 ms, tells where the 1 % slowest spend their time.
 
+With `--serve` it measures `conveyor serve` itself instead (started as its own process group, as the
+harness starts it; `CONVEYOR_BIN` and `CONVEYOR_ARGS` as in `start_server.sh`): wrk's figures, and CPU,
+run-queue wait, involuntary switches and scheduler slice of the main thread (the event loop) of each of its
+processes. With it, `--busy N` runs N busy-loop processes beside it, unpinned, from before the warm-up to the end.
+
 Usage: .venv/bin/python bench/serving/tail.py [--seconds 15] [--payload single|batch100] [--protocol v2|invocations]
        [--port 18351] [--connections 1] [--perf SECONDS] [--slice-us N] [--server-args JSON]
+       [--serve [--workers N] [--label TEXT]] [--busy N]
 Run it under `flock /tmp/conveyor-bench.lock`. Needs the harness model (bench/serving.sh writes it).
 """
 
@@ -26,7 +32,10 @@ import argparse
 import gc
 import json
 import os
+import shlex
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -140,6 +149,108 @@ def _percentiles(values_ns: list[int]) -> str:
     return f"p50 {p50:.3f}  p90 {p90:.3f}  p99 {p99:.3f}  p99.9 {p999:.3f}  max {a.max():.3f} ms"
 
 
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for tid in _threads(pid):
+        for child in Path(f"/proc/{pid}/task/{tid}/children").read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
+
+
+def _sched_field(pid: int, name: str) -> float:
+    """A field of /proc/PID/sched of the main thread (se.slice in ns, se.nr_migrations, ...)."""
+    for line in Path(f"/proc/{pid}/task/{pid}/sched").read_text().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split(":")[1])
+    return float("nan")
+
+
+def _wrk(args: argparse.Namespace, seconds: int) -> subprocess.Popen[str]:
+    path = "/v2/models/demo-lgbm/infer" if args.protocol == "v2" else "/invocations"
+    body = MODEL_DIR / "payloads" / f"{args.protocol}_{args.payload}.json"
+    return subprocess.Popen(
+        ["taskset", "-c", "1", "wrk", "-t", "1", "-c", str(args.connections), "-d", f"{seconds}s", "-s", str(LUA),
+         f"http://127.0.0.1:{args.port}{path}", "--", str(body)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def serve_and_measure(args: argparse.Namespace) -> None:
+    """wrk against `conveyor serve` in its own process group, with the scheduler counters of its processes."""
+    command = [
+        *shlex.split(os.environ.get("CONVEYOR_BIN", str(REPO / ".venv" / "bin" / "conveyor"))),
+        "serve", str(MODEL_DIR / "mlflow" / "demo-lgbm"), "--name", "demo-lgbm", "--port", str(args.port),
+        "--workers", str(args.workers), *shlex.split(os.environ.get("CONVEYOR_ARGS", "")),
+    ]  # fmt: skip
+    server = subprocess.Popen(command, start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    busy: list[subprocess.Popen[bytes]] = []
+    try:
+        while True:
+            if server.poll() is not None:
+                raise SystemExit(f"the server exited ({server.returncode}): {shlex.join(command)}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/v2/health/ready", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+        _wrk(args, 3).communicate()
+        processes = [server.pid, *_descendants(server.pid)]
+        load_before = Path("/proc/loadavg").read_text().split()[0]
+        steal_before = _steal_ms()
+
+        def counters(pid: int) -> tuple[tuple[int, int], int, float]:
+            return _schedstat([pid]), _involuntary([pid]), _sched_field(pid, "se.nr_migrations")
+
+        before = {pid: counters(pid) for pid in processes}
+        started = time.perf_counter()
+        wrk_process = _wrk(args, args.seconds)
+        time.sleep(0.5)
+        wrk_tids = _threads(wrk_process.pid)
+        wrk_before = (_schedstat(wrk_tids), time.perf_counter())
+        time.sleep(max(0.0, args.seconds - 1.0))
+        wrk_after = (_schedstat(wrk_tids), time.perf_counter())
+        output, _ = wrk_process.communicate()
+        span = time.perf_counter() - started
+        after = {pid: counters(pid) for pid in processes}
+        steal = _steal_ms() - steal_before
+        load_after = Path("/proc/loadavg").read_text().split()[0]
+        slices = {pid: _sched_field(pid, "se.slice") / 1e6 for pid in processes}
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    wrk = json.loads(next(line for line in output.splitlines() if line.startswith("WRKJSON")).split(" ", 1)[1])
+    errors = sum(wrk[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
+    print(
+        f"RESULT {args.label or '-'} | {args.workers}w {args.protocol} {args.payload} {args.connections}c"
+        f" busy={args.busy}"
+        f" | {wrk['requests'] / wrk['duration_us'] * 1e6:.0f} req/s  p50 {wrk['p50_us'] / 1000:.3f}"
+        f"  p90 {wrk['p90_us'] / 1000:.3f}  p99 {wrk['p99_us'] / 1000:.3f}  p99.9 {wrk['p999_us'] / 1000:.3f}"
+        f"  max {wrk['lat_max_us'] / 1000:.3f} ms  errors {errors} | load {load_before}->{load_after}"
+        f"  steal {steal:.0f} ms"
+    )
+    (wrk_cpu0, wrk_wait0), wrk_t0 = wrk_before
+    (wrk_cpu1, wrk_wait1), wrk_t1 = wrk_after
+    print(
+        f"  wrk: CPU {(wrk_cpu1 - wrk_cpu0) / 1e7 / (wrk_t1 - wrk_t0):.0f} %, "
+        f"run-queue wait {(wrk_wait1 - wrk_wait0) / 1e7 / (wrk_t1 - wrk_t0):.1f} %"
+    )
+    for pid in processes:
+        (cpu0, wait0), inv0, moves0 = before[pid]
+        (cpu1, wait1), inv1, moves1 = after[pid]
+        if (cpu1 - cpu0) / 1e7 / span < 1:  # the resource tracker, an idle writer: nothing to say
+            continue
+        print(
+            f"  pid {pid} main thread: CPU {(cpu1 - cpu0) / 1e7 / span:.0f} %, run-queue wait "
+            f"{(wait1 - wait0) / 1e7 / span:.1f} %, involuntary switches {(inv1 - inv0) / span:.0f}/s, "
+            f"CPU migrations {(moves1 - moves0) / span:.0f}/s, slice {slices[pid]:.2f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
@@ -150,7 +261,14 @@ def main() -> None:
     parser.add_argument("--perf", type=float, default=0, help="record scheduler events this many seconds (perf sched)")
     parser.add_argument("--slice-us", type=int, default=0, help="ask the kernel for this scheduler slice (EEVDF)")
     parser.add_argument("--server-args", default="{}", help="JSON of extra ServeOptions, e.g. a prediction log")
+    parser.add_argument("--serve", action="store_true", help="measure `conveyor serve` in its own processes")
+    parser.add_argument("--workers", type=int, default=1, help="with --serve: worker processes")
+    parser.add_argument("--label", default="", help="with --serve: a name for the RESULT line")
+    parser.add_argument("--busy", type=int, default=0, help="with --serve: busy-loop processes beside it")
     args = parser.parse_args()
+    if args.serve:
+        serve_and_measure(args)
+        return
 
     import uvicorn
     from uvicorn.protocols.http import httptools_impl
