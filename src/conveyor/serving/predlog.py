@@ -194,6 +194,9 @@ def _write_records(
     # whole process group must not cut the last file short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Building and writing a file takes a CPU for a while; a request thread waking meanwhile must get it at
+    # once. At the lowest priority the writer runs on what the server leaves (a full queue drops records).
+    os.nice(19)
     pending: list[tuple[Any, ...]] = []
     rows = 0
     deadline = float("inf")

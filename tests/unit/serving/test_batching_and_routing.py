@@ -231,6 +231,21 @@ def test_prediction_log_counts_every_record_made_while_it_closes(tmp_path: Path)
     assert len(pd.read_parquet(tmp_path)) == log.counters["written"]
 
 
+def test_prediction_log_writer_runs_at_the_lowest_priority(tmp_path: Path) -> None:
+    import multiprocessing
+    import os
+
+    log = PredictionLog(ParquetWriter(tmp_path))
+    try:
+        (writer,) = [p for p in multiprocessing.active_children() if p.name == "conveyor-prediction-log"]
+        deadline = time.monotonic() + 30
+        while os.getpriority(os.PRIO_PROCESS, writer.pid) != 19 and time.monotonic() < deadline:
+            time.sleep(0.05)  # it lowers its own priority as it starts
+        assert os.getpriority(os.PRIO_PROCESS, writer.pid) == 19
+    finally:
+        log.close(timeout=30)
+
+
 def test_prediction_log_writes_what_it_holds_when_its_server_is_killed(tmp_path: Path) -> None:
     import signal
     import subprocess
