@@ -311,6 +311,14 @@ class _Search:
     # -- the search loop -------------------------------------------------------------------------------
 
     def run(self) -> None:
+        self.on_event(
+            ProgressEvent(
+                stage="search",
+                message=f"Searching {len(self.families)} model families on {len(self.y)} rows",
+                completed=self._elapsed(),
+                total=self.budget,
+            )
+        )
         optuna.logging.set_verbosity(logging.WARNING)
         study = optuna.create_study(
             direction="maximize" if self.metric.higher_is_better else "minimize",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,15 +172,21 @@ class TrainingService:
                 },
             )
 
-        # Opening MLflow (its import, the first database's migrations) takes seconds: it runs in a thread
-        # while the search starts, and trials are logged once it is open.
-        opening = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conveyor-mlflow")
-        opened = opening.submit(open_run)
-        opening.shutdown(wait=False)
+        # Opening MLflow (its import, the first database's migrations) takes seconds of interpreter work: it runs
+        # in a thread from the moment the engine starts its search, beside the first model fit (native code that
+        # lets go of the interpreter) instead of beside the data preparation, which it slowed; trials are logged
+        # once it is open.
+        @functools.cache
+        def tracking() -> Future[tuple[Tracker, str]]:
+            opening = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conveyor-mlflow")
+            opened = opening.submit(open_run)
+            opening.shutdown(wait=False)
+            return opened
+
         pending: list[TrialResult] = []
 
         def log_pending() -> None:
-            tracker, run_id = opened.result()
+            tracker, run_id = tracking().result()
             while pending:
                 tracker.log_trial(run_id, model_name, pending.pop(0))
 
@@ -193,9 +200,11 @@ class TrainingService:
         )
 
         def on_event(event: ProgressEvent) -> None:
+            if event.stage == "search":
+                tracking()
             if event.stage == "trial":
                 pending.append(TrialResult.model_validate(event.data["trial"]))
-                if opened.done():
+                if tracking().done():
                     log_pending()
             on_progress(event)
 
@@ -214,7 +223,7 @@ class TrainingService:
                 on_event=on_event,
             )
             log_pending()
-            tracker, run_id = opened.result()
+            tracker, run_id = tracking().result()
             holdout_score = None
             if holdout_frame is not None and len(holdout_frame):
                 holdout_score = automl.score_model(result.model, holdout_frame, target, metric)
@@ -254,7 +263,7 @@ class TrainingService:
                 registered = tracker.resolve(ModelRef(name=model_name, version=registered.version))
             tracker.end_run(run_id, succeeded=True)
         except BaseException as error:
-            tracker, run_id = opened.result()
+            tracker, run_id = tracking().result()
             self._store.finish_job(
                 job.id,
                 status=JobStatus.FAILED,

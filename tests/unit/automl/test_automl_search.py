@@ -29,10 +29,10 @@ def test_adult_binary_with_strings_and_labels(adult: pd.DataFrame) -> None:
     assert result.best.cv_mean > 0.85
     scores = [trial.cv_mean for trial in result.leaderboard]
     assert scores == sorted(scores, reverse=True)
-    # three trials, the ensemble's row, and a refit unless the ensemble of fold models won
-    expected = ["trial"] * 4 + ([] if result.best.family == "ensemble" else ["refit"])
+    # the search's start, three trials, the ensemble's row, and a refit unless the ensemble of fold models won
+    expected = ["search"] + ["trial"] * 4 + ([] if result.best.family == "ensemble" else ["refit"])
     assert [e.stage for e in events] == expected
-    assert events[0].data["trial"]["family"] == "lightgbm"
+    assert events[1].data["trial"]["family"] == "lightgbm"
 
     model = result.model
     assert model.classes_ == ["<=50K", ">50K"]
@@ -152,7 +152,7 @@ def test_large_data_gets_a_quick_first_trial_on_a_sample_and_keeps_the_deadline(
     finished = time.monotonic()
     # slack for a loaded machine: the promise is kept with the caller's reserve, not to the millisecond
     assert finished <= started + 20.0 * 1.1
-    first = events[0].data["trial"]
+    first = next(e for e in events if e.stage == "trial").data["trial"]
     assert QUICK_TRIAL_ROWS <= first["params"]["sample_rows"] < 2 * QUICK_TRIAL_ROWS
     assert first["status"] == "ok"
     assert [t.number for t in result.leaderboard if "sample_rows" in t.params] == [0]
