@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+cd /work/main
+OLD=/tmp/cv/serving/old/src; NEW=/tmp/cv/serving/slice/src
+date -u
+bench/serving/ab.sh $OLD $NEW 2 --seconds 10 --busy 2
+bench/serving/ab.sh $OLD $NEW 2 --seconds 10 --busy 2 --protocol invocations
+bench/serving/ab.sh $OLD $NEW 2 --seconds 10 --busy 2 --workers 2
+bench/serving/ab.sh $OLD $NEW 2 --seconds 10 --busy 2 --workers 2 --connections 16
+date -u
