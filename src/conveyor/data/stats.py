@@ -12,9 +12,12 @@ Columns known to hold few values (`counted`) are counted value by value in a pas
 their distinct count is then exact, and the profile takes their most frequent values from it instead of a pass
 of its own.
 
-Minimum and maximum of integer, text and temporal columns come from a query of their own: alone, DuckDB answers
-them from the Parquet file's statistics without reading a row, while beside other aggregates it compares every
-value (string comparisons were two fifths of the statistics pass on a 2.26 M-row table).
+Minimum and maximum of integer, float, text and temporal columns come from a query of their own: alone, DuckDB
+answers them from the Parquet file's statistics without reading a row, while beside other aggregates it compares
+every value (string comparisons were two fifths of the statistics pass on a 2.26 M-row table). Floats are bounded
+and summed as they are, which is exact unless a column holds inf or NaN; only the columns whose figures come out
+non-finite are taken again without those values (filtering every float value cost a fifth of the pass on a
+395 k-row table of 15 float columns).
 """
 
 from __future__ import annotations
@@ -85,17 +88,15 @@ def column_stats(
         wanted = (exact_distinct, moments, shapes)
         for name, stats in _column_wise(con, table, schema, wanted, set(counted), checks).items():
             found[name].update(stats)
-    # Floats keep their bounds in the main query, which leaves inf and NaN out of them.
-    bounded = [
-        name
-        for name, kind in schema
-        if is_temporal(kind) or (len(schema) <= WIDE_COLUMNS and _group(kind) != "other" and not is_float(kind))
-    ]
+    narrow = len(schema) <= WIDE_COLUMNS
+    bounded = [name for name, kind in schema if is_temporal(kind) or (narrow and _group(kind) != "other")]
     if bounded:
         bounds = ", ".join(f"min({ident(n)}), max({ident(n)})" for n in bounded)
         values = iter(con.execute(f"SELECT {bounds} FROM {table}").fetchall()[0])
         for name in bounded:
             found[name] |= {"min": next(values), "max": next(values)}
+    if narrow:
+        _finite_figures(con, table, schema, found, moments)
     kinds = dict(schema)
     for name, stats in found.items():
         stats.setdefault("distinct", 0)
@@ -148,14 +149,31 @@ def _column_wise(
 def _column_aggregates(
     kind: str, wanted: tuple[bool, bool, bool], counted: bool, checks: dict[str, str]
 ) -> dict[str, str]:
-    """One column's aggregates in the main query: floats alone keep their bounds there, and a `counted` column
+    """One column's aggregates in the main query: bounds are left to their own query, and a `counted` column
     takes its distinct count (and needs no text checks) from its value counts."""
-    aggregates = _aggregates(_group(kind), wanted, finite_only=is_float(kind), checks={} if counted else checks)
-    return {
-        key: sql
-        for key, sql in aggregates.items()
-        if (is_float(kind) or key not in _BOUNDS) and not (counted and key == "distinct")
-    }
+    aggregates = _aggregates(_group(kind), wanted, finite_only=False, checks={} if counted else checks)
+    return {key: sql for key, sql in aggregates.items() if key not in _BOUNDS and not (counted and key == "distinct")}
+
+
+def _finite_figures(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: list[tuple[str, str]],
+    found: dict[str, dict[str, Any]],
+    moments: bool,
+) -> None:
+    """Take again, without inf and NaN, the bounds (and moments) of the float columns where those came out
+    non-finite."""
+    figures = _BOUNDS | (_MOMENTS if moments else {})
+    unfinished = [
+        name for name, kind in schema if is_float(kind) and any(_is_non_finite(found[name].get(key)) for key in figures)
+    ]
+    if not unfinished:
+        return
+    selected = ", ".join((sql + _FINITE).format(v=ident(name)) for name in unfinished for sql in figures.values())
+    values = iter(con.execute(f"SELECT {selected} FROM {table}").fetchall()[0])
+    for name in unfinished:
+        found[name] |= {key: next(values) for key in figures}
 
 
 def _unpivoted(
@@ -182,3 +200,7 @@ def _unpivoted(
 
 def _is_finite(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
+
+
+def _is_non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
