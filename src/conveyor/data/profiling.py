@@ -3,11 +3,12 @@
 Two passes whatever the width: one for the statistics of every column (`conveyor.data.stats`), and one
 that counts the values of the non-numeric columns and keeps each column's five most frequent: DuckDB's
 `histogram` aggregate for columns with few distinct values (one hash map per column, all in one parallel
-pass), an unpivot into (column, value) pairs grouped by both for the others. Above a million rows the
-statistics ingest already took (approximate distinct counts, moments) are reused instead of a second pass, and
-at any size so are the value counts ingest took of few-valued text columns: those need no pass here at all.
-Distinct counts are exact up to a million rows and HyperLogLog estimates above. For float columns the
-summary (min, max, mean, std) leaves out inf and NaN, which would otherwise swallow it.
+pass), an unpivot into (column, value) pairs grouped by both for the others. The statistics ingest already took
+(counts, bounds, moments, and the value counts of few-valued text columns) are reused instead of a second pass;
+up to a million rows, where distinct counts are exact, only the columns ingest did not count value by value get
+their exact distinct count here (one `count(DISTINCT)` each, in one query). Above, distinct counts are
+HyperLogLog estimates. For float columns the summary (min, max, mean, std) leaves out inf and NaN, which would
+otherwise swallow it.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def profile(
 ) -> list[ColumnProfile]:
     """Profile each of `columns` in the Parquet file, in the order given.
 
-    `stats` are the statistics ingest computed for the same columns (`IngestResult.stats`), reused on tables
-    too big for exact distinct counts, and for their value counts whatever the size.
+    `stats` are the statistics ingest computed for the same columns (`IngestResult.stats`), reused instead of a
+    pass of the profile's own; on tables small enough for exact distinct counts, those are still counted here.
     """
     parquet = Path(parquet)
     table = f"read_parquet({literal(str(parquet))})"
@@ -52,8 +53,10 @@ def profile(
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         exact = rows <= EXACT_DISTINCT_MAX_ROWS
         reusable = stats is not None and len(stats) == len(columns)
-        if reusable and not exact:
+        if reusable:
             summaries = _trimmed(columns, [dict(s) for s in stats])
+            if exact:
+                _count_distinct(con, table, columns, summaries)
         else:
             summaries = _summaries(con, table, columns, exact=exact)
         counted = {i: s["value_counts"] for i, s in enumerate(stats or []) if "value_counts" in s} if reusable else {}
@@ -88,6 +91,21 @@ def _summaries(
 ) -> list[dict[str, Any]]:
     schema = [(c.name, c.physical_type) for c in columns]
     return _trimmed(columns, column_stats(con, table, schema, exact_distinct=exact, moments=True))
+
+
+def _count_distinct(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnSchema], summaries: list[dict[str, Any]]
+) -> None:
+    """Exact distinct counts in place of ingest's estimates, for the columns it did not count value by value."""
+    estimated = [i for i, summary in enumerate(summaries) if "value_counts" not in summary]
+    if not estimated:
+        return
+    # Past the width where one query's many aggregates plan slowly (see `stats`), the columns go a batch at a time.
+    for start in range(0, len(estimated), WIDE_COLUMNS):
+        batch = estimated[start : start + WIDE_COLUMNS]
+        counts = ", ".join(f"count(DISTINCT {ident(columns[i].name)})" for i in batch)
+        for i, distinct in zip(batch, con.execute(f"SELECT {counts} FROM {table}").fetchall()[0], strict=True):
+            summaries[i]["distinct"] = distinct
 
 
 def _trimmed(columns: list[ColumnSchema], summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:

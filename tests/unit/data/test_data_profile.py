@@ -91,3 +91,21 @@ def test_value_counts_taken_at_ingest_give_the_profile_the_same_top_values(tmp_p
     assert reused == {p.name: p for p in profile(dest, result.columns)}
     assert [(v.value, v.count) for v in reused["city"].top_values] == list(frame["city"].value_counts().items())
     assert len(reused["code"].top_values) == 5
+
+
+def test_float_figures_leave_out_inf_and_nan_whether_reused_or_fresh(tmp_path: Path) -> None:
+    # Floats are summed and bounded as they are; a column holding inf or NaN has those figures taken again.
+    values = [2.0, math.nan, -math.inf, 4.0, math.inf, 9.0]
+    source = tmp_path / "floats.parquet"
+    pd.DataFrame({"x": values, "clean": [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]}).to_parquet(source)
+    dest = tmp_path / "t.parquet"
+    result = ingest(source, dest)
+    finite = pd.Series([2.0, 4.0, 9.0])
+    fresh = {p.name: p for p in profile(dest, result.columns)}
+    reused = {p.name: p for p in profile(dest, result.columns, result.stats)}
+    for found in (fresh, reused):
+        assert (found["x"].min, found["x"].max) == (2.0, 9.0)
+        assert found["x"].mean == pytest.approx(finite.mean())
+        assert found["x"].std == pytest.approx(finite.std())
+        assert (found["clean"].min, found["clean"].max) == (1.5, 6.5)
+    assert reused == fresh
