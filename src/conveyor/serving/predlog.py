@@ -1,13 +1,15 @@
 """The prediction log: every (sampled) prediction appended to date-partitioned Parquet files by a writer process.
 
-A request only puts its record (references to its inputs and outputs) on a bounded queue (`record`,
-never blocks). A separate process gathers what arrives for up to `flush_seconds` (or `flush_rows`
+A request only appends its record (references to its inputs and outputs) to a bounded list (`record`,
+never blocks). Every `handoff_seconds` a thread of the server moves that list to a separate process
+as one message, and that process gathers what arrives for up to `flush_seconds` (or `flush_rows`
 rows), turns it into one Arrow table and writes it as one Parquet file. Building that table is
 Python holding the GIL (about 0.2 s for 25,000 records here); in a thread of the serving process it
 made the event loop wait for the GIL, 5 ms at a time, all through a flush (docs/benchmarks.md,
-"Serving"). So it runs in a process of its own, and the serving process only pickles each record on
-the queue's feeder thread. When the queue is full the record is dropped and counted: a slow or
-failing disk never slows or fails a request.
+"Serving"). So it runs in a process of its own. The records cross to it in lists: one message per
+record cost the server about 0.1 ms of pickling per request and woke the writer for every record.
+When `queue_size` records wait in the server, or the writer has not taken the last list yet, records
+are dropped and counted: a slow or failing disk never slows or fails a request.
 
     DIR/date=YYYY-MM-DD/part-<HHMMSS>-<pid>-<n>.parquet      one file per flush, worker and day
 
@@ -112,12 +114,15 @@ class PredictionLog:
         queue_size: int = 10_000,
         flush_seconds: float = 10.0,
         flush_rows: int = 50_000,
+        handoff_seconds: float = 0.05,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.sample = sample
         self.counters = PredictionLogCounters()
         self._rng = rng
-        self._queue: Any = _spawn.Queue(maxsize=queue_size)
+        self._queue_size = queue_size
+        self._waiting: list[tuple[Any, ...]] = []  # records not yet handed to the writer process
+        self._queue: Any = _spawn.Queue(maxsize=1)  # one list in the pipe; the next waits in `_waiting`
         self._process = _spawn.Process(
             target=_write_records,
             args=(self._queue, writer, columns, flush_seconds, flush_rows, self.counters, os.getpid()),
@@ -126,10 +131,16 @@ class PredictionLog:
         )
         self._process.start()
         # `close` runs on another thread than the requests (the app's shutdown hands it to a thread while the
-        # last requests and shadow scorings still record): the lock makes each record either queued before the
-        # stop marker, and so written, or counted as dropped, never put on a closed queue.
+        # last requests and shadow scorings still record): the lock makes each record either handed over before
+        # the stop marker, and so written, or counted as dropped, never put on a closed queue. It also keeps the
+        # request thread and the hand-over thread from adding to the same counter at once.
         self._lock = threading.Lock()
         self._closed = False
+        self._stopping = threading.Event()
+        self._handoff = threading.Thread(
+            target=self._hand_over_every, args=(handoff_seconds,), name="conveyor-prediction-log", daemon=True
+        )
+        self._handoff.start()
 
     def record(
         self,
@@ -142,19 +153,30 @@ class PredictionLog:
         inputs: Any,
         outputs: Any,
     ) -> None:
-        """Queue one prediction for writing; never blocks, never raises."""
+        """Keep one prediction for writing; never blocks, never raises."""
         if self.sample < 1.0 and self._rng() >= self.sample:
             self.counters.add("sampled_out")
             return
         item = (time.time(), model, version, variant, request_id, seconds, inputs, outputs)
         with self._lock:
-            if self._closed:  # the writer process is stopping or gone
+            if self._closed or len(self._waiting) >= self._queue_size:  # stopping, or the writer is behind
                 self.counters.add("dropped")
-                return
-            try:
-                self._queue.put_nowait(item)
-            except queue.Full:
-                self.counters.add("dropped")
+            else:
+                self._waiting.append(item)
+
+    def _hand_over_every(self, seconds: float) -> None:
+        while not self._stopping.wait(seconds):
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Send the waiting records to the writer process as one list; dropped, counted, if it still holds the last."""
+        with self._lock:
+            records, self._waiting = self._waiting, []
+            if records:
+                try:
+                    self._queue.put_nowait(records)
+                except queue.Full:
+                    self.counters.add("dropped", len(records))
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (within `timeout`, else it is lost) and stop the writer process."""
@@ -162,6 +184,9 @@ class PredictionLog:
             if self._closed:
                 return
             self._closed = True
+        self._stopping.set()
+        self._handoff.join()
+        self._hand_over()  # the last records, ahead of the stop marker
         with contextlib.suppress(queue.Full):  # then the process is killed below
             self._queue.put(_STOP, timeout=timeout)
         self._process.join(timeout)
@@ -195,7 +220,7 @@ def _write_records(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Building and writing a file takes a CPU for a while; a request thread waking meanwhile must get it at
-    # once. At the lowest priority the writer runs on what the server leaves (a full queue drops records).
+    # once. At the lowest priority the writer runs on what the server leaves (if it falls behind, the server drops).
     os.nice(19)
     pending: list[tuple[Any, ...]] = []
     rows = 0
@@ -203,18 +228,16 @@ def _write_records(
     while True:
         wait = _PARENT_CHECK_SECONDS if not pending else min(_PARENT_CHECK_SECONDS, deadline - time.monotonic())
         try:
-            items = [records.get(timeout=max(0.0, wait))]
+            lists = [records.get(timeout=max(0.0, wait))]
         except queue.Empty:
-            items = []
-        while items and items[-1] is not _STOP:  # what piled up during a slow write goes into the next file
+            lists = []
+        while lists and lists[-1] is not _STOP:  # what piled up during a slow write goes into the next file
             try:
-                items.append(records.get_nowait())
+                lists.append(records.get_nowait())
             except queue.Empty:
                 break
-        stop = os.getppid() != parent or any(item is _STOP for item in items)
-        for item in items:
-            if item is _STOP:
-                continue
+        stop = os.getppid() != parent or any(items is _STOP for items in lists)
+        for item in itertools.chain.from_iterable(items for items in lists if items is not _STOP):
             if not pending:
                 deadline = time.monotonic() + flush_seconds
             pending.append(item)
