@@ -41,6 +41,11 @@ class Services:
 
         return create_database_engine(self.settings.database_url)
 
+    def close(self) -> None:
+        """Close the metadata database's connections, if any were opened (SQLite then folds its log into the file)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     @cached_property
     def store(self) -> SqlMetadataStore:
         from conveyor.adapters.store import SqlMetadataStore

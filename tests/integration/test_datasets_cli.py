@@ -52,6 +52,17 @@ def test_add_show_list_and_identical_data_makes_no_new_version(cli, demo_csv):
     assert "categorical" in table.stdout
 
 
+def test_add_as_its_own_process_leaves_the_database_whole(conveyor_process, demo_csv, tmp_path):
+    # `add` closes the database before the process ends (it skips the collections at exit that used to close it):
+    # SQLite folds its write-ahead log back into conveyor.db, so that one file holds the new version.
+    home = tmp_path / "own-home"
+    added = conveyor_process("datasets", "add", demo_csv, "--name", "adult", home=home)
+    assert added.returncode == 0, added.stderr
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith("conveyor.db")) == ["conveyor.db"]
+    listed = conveyor_process("datasets", "list", "--json", home=home)
+    assert [d["name"] for d in json.loads(listed.stdout)] == ["adult"]
+
+
 def test_changed_data_makes_a_second_version(cli, demo_csv, tmp_path):
     cli("datasets", "add", demo_csv, "--name", "adult")
     smaller = tmp_path / "adult_small.csv"
