@@ -141,8 +141,11 @@ def _column_wise(
     names = [name for name, _ in schema if name in counted]
     if names:
         maps = ", ".join(VALUE_COUNTS.format(v=ident(name)) for name in names)
+        kinds = dict(schema)
         for name, counts in zip(names, con.execute(f"SELECT {maps} FROM {table}").fetchall()[0], strict=True):
             found[name] |= {"value_counts": counts or {}, "distinct": len(counts or {})}
+            if is_text(kinds[name]):
+                found[name]["has_nul"] = any("\0" in value for value in found[name]["value_counts"])
     return found
 
 
@@ -150,9 +153,10 @@ def _column_aggregates(
     kind: str, wanted: tuple[bool, bool, bool], counted: bool, checks: dict[str, str]
 ) -> dict[str, str]:
     """One column's aggregates in the main query: bounds are left to their own query, and a `counted` column
-    takes its distinct count (and needs no text checks) from its value counts."""
+    takes its distinct count and NUL check (and needs no text checks) from its value counts."""
     aggregates = _aggregates(_group(kind), wanted, finite_only=False, checks={} if counted else checks)
-    return {key: sql for key, sql in aggregates.items() if key not in _BOUNDS and not (counted and key == "distinct")}
+    from_counts = {"distinct", "has_nul"} if counted else set()
+    return {key: sql for key, sql in aggregates.items() if key not in _BOUNDS and key not in from_counts}
 
 
 def _finite_figures(

@@ -203,9 +203,11 @@ def test_unreadable_text_names_the_problem(tmp_path: Path, content: str, problem
     assert not dest.parent.exists() or not any(dest.parent.iterdir())
 
 
-def test_nul_byte_after_the_sample_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("distinct", [1, 20_000], ids=["few values, found in their counts", "many values"])
+def test_nul_byte_after_the_sample_is_refused(tmp_path: Path, distinct: int) -> None:
     source = tmp_path / "t.csv"
-    source.write_bytes(b"a,b\n" + b"x,1\n" * 400_000 + b"y\x00z,2\n")
+    rows = b"".join(b"x%d,1\n" % (i % distinct) for i in range(400_000))
+    source.write_bytes(b"a,b\n" + rows + b"y\x00z,2\n")
     with pytest.raises(UnreadableData, match="NUL"):
         ingest(source, tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()
