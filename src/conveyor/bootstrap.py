@@ -73,18 +73,23 @@ class Services:
     def _tracker(self) -> MlflowTracker:
         return self.tracker
 
+    @property
+    def data_memory_limit(self) -> str | None:
+        """DuckDB's memory for every service that reads data through the data engine (None: the engine's default)."""
+        return self.settings.data_memory_limit or None
+
     @cached_property
     def datasets(self) -> DatasetService:
         from conveyor.services.datasets import DatasetService
 
         # A factory: the store then opens while DuckDB reads the first file (see DatasetService).
-        return DatasetService(lambda: self.store, self.artifacts, memory_limit=self.settings.data_memory_limit or None)
+        return DatasetService(lambda: self.store, self.artifacts, memory_limit=self.data_memory_limit)
 
     @cached_property
     def recipes(self) -> RecipeService:
         from conveyor.services.recipes import RecipeService
 
-        return RecipeService(self.datasets, self.store, self.artifacts)
+        return RecipeService(self.datasets, self.store, self.artifacts, memory_limit=self.data_memory_limit)
 
     @cached_property
     def models(self) -> ModelService:

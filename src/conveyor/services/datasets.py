@@ -99,7 +99,7 @@ class DatasetService:
 
     @property
     def memory_limit(self) -> str | None:
-        """DuckDB's memory for the data engine (None: its default), for every service that reads data through it."""
+        """DuckDB's memory for the data engine (None: its default); batch scoring reads it from here."""
         return self._memory_limit
 
     @property

@@ -21,10 +21,19 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 class RecipeService:
     """Runs recipes over the newest (or pinned) versions of their inputs and records the result."""
 
-    def __init__(self, datasets: DatasetService, store: MetadataStore, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        datasets: DatasetService,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        *,
+        memory_limit: str | None = None,
+    ) -> None:
         self._datasets = datasets
         self._store = store
         self._artifacts = artifacts
+        # DuckDB's memory for the recipe's query (None: the engine's default); it spills beyond it.
+        self._memory_limit = memory_limit
 
     def run(self, spec: dict[str, Any], on_progress: ProgressCallback = ignore_progress) -> IngestOutcome:
         """Check, store and run `spec`; the output is a new version of `spec['output']` (or the identical one)."""
@@ -49,7 +58,7 @@ class RecipeService:
         on_progress(ProgressEvent(stage="recipe", message=f"Running recipe {spec['name']}"))
         outcome = self._datasets.record(
             spec["output"],
-            lambda staged: data.run_recipe(spec, paths, staged, memory_limit=self._datasets.memory_limit),
+            lambda staged: data.run_recipe(spec, paths, staged, memory_limit=self._memory_limit),
             source=f"recipe:{spec['name']}",
             parents=[version.ref for version in inputs.values()],
             recipe=spec,
