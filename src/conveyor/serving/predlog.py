@@ -8,8 +8,8 @@ Python holding the GIL (about 0.2 s for 25,000 records here); in a thread of the
 made the event loop wait for the GIL, 5 ms at a time, all through a flush (docs/benchmarks.md,
 "Serving"). So it runs in a process of its own. The records cross to it in lists: one message per
 record cost the server about 0.1 ms of pickling per request and woke the writer for every record.
-When `queue_size` records wait in the server, or the writer has not taken the last list yet, records
-are dropped and counted: a slow or failing disk never slows or fails a request.
+When `queue_size` records wait, in the server or in the pipe, records are dropped and counted: a
+slow or failing disk never slows or fails a request.
 
     DIR/date=YYYY-MM-DD/part-<HHMMSS>-<pid>-<n>.parquet      one file per flush, worker and day
 
@@ -23,7 +23,6 @@ variant, latency_ms, and two structs: `inputs` (the model's input columns) and `
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -122,10 +121,12 @@ class PredictionLog:
         self._rng = rng
         self._queue_size = queue_size
         self._waiting: list[tuple[Any, ...]] = []  # records not yet handed to the writer process
-        self._queue: Any = _spawn.Queue(maxsize=1)  # one list in the pipe; the next waits in `_waiting`
+        self._room = queue_size  # how many may wait here: queue_size less those in the pipe at the last hand-over
+        self._in_pipe = _spawn.Value("q", 0)  # records handed over that the writer process has not taken yet
+        self._queue: Any = _spawn.Queue()  # bounded by `_in_pipe`, in records
         self._process = _spawn.Process(
             target=_write_records,
-            args=(self._queue, writer, columns, flush_seconds, flush_rows, self.counters, os.getpid()),
+            args=(self._queue, writer, columns, flush_seconds, flush_rows, self.counters, self._in_pipe, os.getpid()),
             name="conveyor-prediction-log",
             daemon=True,
         )
@@ -159,7 +160,7 @@ class PredictionLog:
             return
         item = (time.time(), model, version, variant, request_id, seconds, inputs, outputs)
         with self._lock:
-            if self._closed or len(self._waiting) >= self._queue_size:  # stopping, or the writer is behind
+            if self._closed or len(self._waiting) >= self._room:  # stopping, or the writer is behind
                 self.counters.add("dropped")
             else:
                 self._waiting.append(item)
@@ -169,14 +170,14 @@ class PredictionLog:
             self._hand_over()
 
     def _hand_over(self) -> None:
-        """Send the waiting records to the writer process as one list; dropped, counted, if it still holds the last."""
+        """Send the waiting records to the writer process as one list."""
         with self._lock:
             records, self._waiting = self._waiting, []
+            with self._in_pipe.get_lock():
+                self._in_pipe.value += len(records)
+                self._room = max(0, self._queue_size - self._in_pipe.value)
             if records:
-                try:
-                    self._queue.put_nowait(records)
-                except queue.Full:
-                    self.counters.add("dropped", len(records))
+                self._queue.put_nowait(records)
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (within `timeout`, else it is lost) and stop the writer process."""
@@ -187,8 +188,7 @@ class PredictionLog:
         self._stopping.set()
         self._handoff.join()
         self._hand_over()  # the last records, ahead of the stop marker
-        with contextlib.suppress(queue.Full):  # then the process is killed below
-            self._queue.put(_STOP, timeout=timeout)
+        self._queue.put_nowait(_STOP)
         self._process.join(timeout)
         finished = not self._process.is_alive()
         if not finished:  # stuck on its disk: records still queued are lost
@@ -212,6 +212,7 @@ def _write_records(
     flush_seconds: float,
     flush_rows: int,
     counters: PredictionLogCounters,
+    in_pipe: Any,
     parent: int,
 ) -> None:
     """The writer process: gather records into files until told to stop or the server is gone."""
@@ -237,7 +238,10 @@ def _write_records(
             except queue.Empty:
                 break
         stop = os.getppid() != parent or any(items is _STOP for items in lists)
-        for item in itertools.chain.from_iterable(items for items in lists if items is not _STOP):
+        lists = [items for items in lists if items is not _STOP]
+        with in_pipe.get_lock():
+            in_pipe.value -= sum(map(len, lists))
+        for item in itertools.chain.from_iterable(lists):
             if not pending:
                 deadline = time.monotonic() + flush_seconds
             pending.append(item)
