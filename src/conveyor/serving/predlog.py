@@ -98,7 +98,7 @@ class PredictionLogCounters(Mapping[str, int]):
 
 
 class PredictionLog:
-    """Bounded, sampled, asynchronous: `record` costs a queue put; a writer process builds and writes the files.
+    """Bounded, sampled, asynchronous: `record` costs a list append; a writer process builds and writes the files.
 
     `writer` (e.g. a `ParquetWriter`) is pickled to that process; `counters` are readable here at any time.
     Call `close` to write what is queued and stop the process.
@@ -139,7 +139,7 @@ class PredictionLog:
         self._closed = False
         self._stopping = threading.Event()
         self._handoff = threading.Thread(
-            target=self._hand_over_every, args=(handoff_seconds,), name="conveyor-prediction-log", daemon=True
+            target=self._hand_over_every, args=(handoff_seconds,), name="conveyor-prediction-log-handoff", daemon=True
         )
         self._handoff.start()
 
