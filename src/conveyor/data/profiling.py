@@ -6,7 +6,7 @@ that counts the values of the non-numeric columns and keeps each column's five m
 pass), an unpivot into (column, value) pairs grouped by both for the others. The statistics ingest already took
 (counts, bounds, moments, and the value counts of few-valued text columns) are reused instead of a second pass;
 up to a million rows, where distinct counts are exact, only the columns ingest did not count value by value get
-their exact distinct count here (one `count(DISTINCT)` each, in one query). Above, distinct counts are
+their exact distinct count here (a statistics pass without moments over just those). Above, distinct counts are
 HyperLogLog estimates. For float columns the summary (min, max, mean, std) leaves out inf and NaN, which would
 otherwise swallow it.
 """
@@ -100,12 +100,9 @@ def _count_distinct(
     estimated = [i for i, summary in enumerate(summaries) if "value_counts" not in summary]
     if not estimated:
         return
-    # Past the width where one query's many aggregates plan slowly (see `stats`), the columns go a batch at a time.
-    for start in range(0, len(estimated), WIDE_COLUMNS):
-        batch = estimated[start : start + WIDE_COLUMNS]
-        counts = ", ".join(f"count(DISTINCT {ident(columns[i].name)})" for i in batch)
-        for i, distinct in zip(batch, con.execute(f"SELECT {counts} FROM {table}").fetchall()[0], strict=True):
-            summaries[i]["distinct"] = distinct
+    schema = [(columns[i].name, columns[i].physical_type) for i in estimated]
+    for i, found in zip(estimated, column_stats(con, table, schema, exact_distinct=True), strict=True):
+        summaries[i]["distinct"] = found["distinct"]
 
 
 def _trimmed(columns: list[ColumnSchema], summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
