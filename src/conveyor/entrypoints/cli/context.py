@@ -19,6 +19,12 @@ def services() -> Services:
     return build_services()
 
 
+def close_services() -> None:
+    """Close the metadata database if this process opened it (SQLite then folds its write-ahead log into the file)."""
+    if services.cache_info().currsize:
+        services().close()
+
+
 def started_at(context: typer.Context) -> float:
     """When the command started (`time.monotonic()`), as `main()` recorded it."""
     recorded = context.obj.get("started_at") if isinstance(context.obj, dict) else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 from pathlib import Path
 
 import typer
@@ -40,10 +38,6 @@ def add(
         source = file if "://" in file else Path(file)
         with console.status(f"Ingesting {file}…"):
             outcome = services().datasets.add(source, name or dataset_name_for(source))
-    # The database is closed now, as the collections at exit would have; frozen, the objects of SQLAlchemy, numpy
-    # and pydantic are then left to the operating system instead of those collections (0.2-0.25 s of a 4 s ingest).
-    services().close()
-    atexit.register(gc.freeze)
     version = outcome.version
     if as_json:
         print_json({**version.model_dump(mode="json"), "created": outcome.created})
