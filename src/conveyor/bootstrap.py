@@ -107,7 +107,7 @@ class Services:
     def prediction(self) -> PredictionService:
         from conveyor.services.prediction import PredictionService
 
-        return PredictionService(self.models, self.datasets, self.artifacts)
+        return PredictionService(self.models, self.datasets, self.artifacts, memory_limit=self.data_memory_limit)
 
     @cached_property
     def serving(self) -> ServingService:

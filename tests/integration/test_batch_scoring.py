@@ -127,3 +127,13 @@ def test_a_version_that_failed_validation_is_scored_only_when_allowed(cli, works
     assert "adults_scored" not in dataset_names(cli)
     allowed = cli("predict", "-m", "income", "--dataset", "adults:2", "--into", "adults_scored", "--allow-invalid-data")
     assert allowed.exit_code == 0, allowed.output
+
+
+def test_batch_scoring_reads_within_the_data_memory_limit(cli, workspace, tmp_path, monkeypatch):
+    # A malformed limit fails as DuckDB's connection opens, so the refusal shows that scoring handed the setting over.
+    monkeypatch.setenv("CONVEYOR_DATA_MEMORY_LIMIT", "lots")
+    out = tmp_path / "scored.parquet"
+    refused = cli("predict", "-m", "income", "-d", workspace, "-o", out)
+    assert refused.exit_code == 1
+    assert "Memory limit 'lots' is not one DuckDB understands" in refused.stderr
+    assert not out.exists()

@@ -98,11 +98,6 @@ class DatasetService:
         self._memory_limit = memory_limit
 
     @property
-    def memory_limit(self) -> str | None:
-        """DuckDB's memory for the data engine (None: its default); batch scoring reads it from here."""
-        return self._memory_limit
-
-    @property
     def _store(self) -> MetadataStore:
         if self._opened is None:
             assert self._store_factory is not None

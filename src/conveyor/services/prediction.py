@@ -63,12 +63,15 @@ class PredictionService:
         artifacts: ArtifactStore,
         batch_rows: int = 100_000,
         workers: int | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         self._models = models
         self._datasets = datasets
         self._artifacts = artifacts
         self._batch_rows = batch_rows
         self._workers = workers or os.cpu_count() or 1
+        # DuckDB's memory for the chunked reads and the scored version's ingest (None: the engine's default).
+        self._memory_limit = memory_limit
 
     def predict_frame(self, model: str | LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
         loaded = self._models.load(model) if isinstance(model, str) else model
@@ -146,7 +149,7 @@ class PredictionService:
             with tempfile.TemporaryDirectory(prefix=".conveyor-score-", dir=staged.parent) as scratch:
                 scored = Path(scratch) / "scored.parquet"
                 self._score_into(loaded, source, scored, on_progress, explain=explain, keep_inputs=True)
-                return data.ingest(scored, staged, memory_limit=self._datasets.memory_limit)
+                return data.ingest(scored, staged, memory_limit=self._memory_limit)
 
         return self._datasets.record(
             into,
@@ -188,7 +191,7 @@ class PredictionService:
         with data.FrameWriter(output) as writer:
             for scored in _in_order_on_threads(
                 score,
-                data.iter_frames(source, self._batch_rows, memory_limit=self._datasets.memory_limit),
+                data.iter_frames(source, self._batch_rows, memory_limit=self._memory_limit),
                 self._workers,
             ):
                 writer.write(scored)
