@@ -315,14 +315,7 @@ class _Search:
     # -- the search loop -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self.on_event(
-            ProgressEvent(
-                stage="search",
-                message=f"Searching {len(self.families)} model families on {len(self.y)} rows",
-                completed=self._elapsed(),
-                total=self.budget,
-            )
-        )
+        self._announce("search", f"Searching {len(self.families)} model families on {len(self.y)} rows")
         optuna.logging.set_verbosity(logging.WARNING)
         study = optuna.create_study(
             direction="maximize" if self.metric.higher_is_better else "minimize",
@@ -596,14 +589,14 @@ class _Search:
 
     def _report(self, result: TrialResult) -> None:
         score = f"{result.cv_mean:.4f} ± {result.cv_std:.4f}" if result.status == "ok" else f"failed: {result.error}"
+        self._announce(
+            "trial", f"Trial {result.number} {result.family}: {self.metric.name} {score}", trial=result.model_dump()
+        )
+
+    def _announce(self, stage: str, message: str, **data: Any) -> None:
+        """A progress event of `stage`, with the time spent so far out of the budget."""
         self.on_event(
-            ProgressEvent(
-                stage="trial",
-                message=f"Trial {result.number} {result.family}: {self.metric.name} {score}",
-                completed=self._elapsed(),
-                total=self.budget,
-                data={"trial": result.model_dump()},
-            )
+            ProgressEvent(stage=stage, message=message, completed=self._elapsed(), total=self.budget, data=data)
         )
 
     # -- the result --------------------------------------------------------------------------------------
@@ -624,14 +617,8 @@ class _Search:
         out_of_time = self.finish_by is not None and time.monotonic() + incumbent.refit_seconds > self.finish_by
         if not incumbent.refit or out_of_time:
             return incumbent.result, FoldEnsemble(incumbent.fold_estimators, self.n_classes), params
-        self.on_event(
-            ProgressEvent(
-                stage="refit",
-                message=f"Fitting {incumbent.family.name} on all {len(self.y)} rows",
-                completed=self._elapsed(),
-                total=self.budget,
-                data={"trial": incumbent.result.model_dump()},
-            )
+        self._announce(
+            "refit", f"Fitting {incumbent.family.name} on all {len(self.y)} rows", trial=incumbent.result.model_dump()
         )
         estimator = incumbent.family.make_estimator(
             self._weighted(incumbent.family, params), task=self.task, seed=self.seed, n_jobs=self.n_jobs
