@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conveyor.automl import AutoMLResult, run_automl
-from conveyor.automl.search import QUICK_TRIAL_ROWS
+from conveyor.automl.search import QUICK_STOPPING_ROWS, QUICK_TRIAL_ROWS
 from conveyor.domain.progress import ProgressEvent
 from conveyor.domain.training import Task
 from conveyor.errors import InvalidRequest
@@ -154,6 +154,8 @@ def test_large_data_gets_a_quick_first_trial_on_a_sample_and_keeps_the_deadline(
     assert finished <= started + 20.0 * 1.1
     first = next(e for e in events if e.stage == "trial").data["trial"]
     assert QUICK_TRIAL_ROWS <= first["params"]["sample_rows"] < 2 * QUICK_TRIAL_ROWS
+    # it stops early on training rows its sample left out, not on the holdout rows it is scored on
+    assert first["params"]["stopping_rows"] == QUICK_STOPPING_ROWS
     assert first["status"] == "ok"
     assert [t.number for t in result.leaderboard if "sample_rows" in t.params] == [0]
     assert result.model.predict_frame(frame.drop(columns=["label"]).head(100))["prediction"].notna().all()
