@@ -192,7 +192,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 self.categories_[name] = pd.CategoricalDtype(sorted(value for value, _ in ranked))
             typed[name] = values
         if self.task is not None and y is not None:
-            self._drop_leaks(pd.DataFrame(typed, index=X.index), np.asarray(y))
+            self._drop_leaks(typed, np.asarray(y))
         taken: set[str] = set()
         self.feature_names_: dict[str, list[str]] = {
             name: [_feature_name(f"{name}_{part.replace('_', '')}", taken) for part in self.date_parts_[name]]
@@ -204,23 +204,27 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return self
 
     def _drop_reason(self, name: str, kind: str, values: pd.Series, *, is_date: bool) -> str | None:
-        if values.nunique(dropna=False) <= 1:
+        distinct = values.nunique(dropna=False)
+        if distinct <= 1:
             return "it is constant"
-        all_distinct = len(values) > 1 and values.notna().all() and values.nunique() == len(values)
+        # with no missing value, the distinct values counted with missing ones are the distinct values
+        all_distinct = distinct == len(values) and values.notna().all()
         if is_date or not all_distinct:
             return None
         if kind == "string" or (kind == "long" and _ID_NAME.search(name)):
             return "it looks like an identifier (every value is distinct)"
         return None
 
-    def _drop_leaks(self, typed: pd.DataFrame, y: np.ndarray) -> None:
-        if len(typed) > _LEAK_SAMPLE_ROWS:
-            rows = np.random.default_rng(self.seed).choice(len(typed), _LEAK_SAMPLE_ROWS, replace=False)
-            typed, y = typed.iloc[np.sort(rows)], y[np.sort(rows)]
-        for name in list(typed.columns):
+    def _drop_leaks(self, typed: dict[str, pd.Series], y: np.ndarray) -> None:
+        # each column is sampled on its own: a frame of every row and column only to sample it took 0.3 s of
+        # kddcup99's 1.1 s fit (395,216 rows)
+        rows: slice | np.ndarray = slice(None)
+        if len(y) > _LEAK_SAMPLE_ROWS:
+            rows = np.sort(np.random.default_rng(self.seed).choice(len(y), _LEAK_SAMPLE_ROWS, replace=False))
+        for name, values in typed.items():
             if name in self.date_parts_:
                 continue
-            score = self._single_column_score(typed[name], y, categorical=name in self.categories_)
+            score = self._single_column_score(values.iloc[rows], y[rows], categorical=name in self.categories_)
             if score is not None and score >= _LEAK_THRESHOLD:
                 measure = "correlation" if self.task == "regression" else "accuracy"
                 self.dropped_[name] = f"it predicts the target almost perfectly on its own ({measure} {score:.4f})"
