@@ -21,7 +21,7 @@ from conveyor.domain.models import LoadedModel
 from conveyor.errors import InvalidRequest
 from conveyor.serving import scoring, v2
 from conveyor.serving.batching import MicroBatcher
-from conveyor.serving.fastpath import ArrayPredictor, array_predictor, matrix_from_rows
+from conveyor.serving.fastpath import ArrayPredictor, array_predictor
 from conveyor.serving.outputs import json_default
 from conveyor.serving.signature import InputSignature
 
@@ -187,9 +187,7 @@ class ModelRuntime:
         if self.fast is not None and not parameters and "outputs" not in request:
             found = v2.positional_data(request, self.fast.width)
             if found is not None:
-                matrix = matrix_from_rows(found[0], self.fast.width)
-                if matrix is not None and not self.fast.valid(matrix):
-                    matrix = None
+                matrix = self.fast.matrix(found[0])
         if matrix is not None:
             self._check_rows(len(matrix))
             predictions = await self._submit(matrix)
@@ -216,9 +214,7 @@ class ModelRuntime:
             if self.fast is not None:
                 rows = scoring.positional_rows(request, self.signature.names)
                 if rows is not None:
-                    matrix = matrix_from_rows(rows, self.fast.width)
-                    if matrix is not None and not self.fast.valid(matrix):
-                        matrix = None
+                    matrix = self.fast.matrix(rows)
         if matrix is not None:
             self._check_rows(len(matrix))
             predictions = await self._submit(matrix)

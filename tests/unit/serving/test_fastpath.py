@@ -9,6 +9,8 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conveyor.domain.models import LoadedModel
 from conveyor.errors import InvalidRequest
@@ -112,7 +114,9 @@ def test_compiled_model_answers_like_lightgbm(lgbm_fast_model: LoadedModel, adul
     assert runtime.fast is not None
     assert runtime.fast.compiled is not None
     matrix = _codes(adult).iloc[:200].to_numpy(dtype=float)
-    np.testing.assert_allclose(runtime.fast.predict(matrix), lgbm_fast_model.native.predict(matrix), atol=1e-12)
+    # the compiled trees are called with the arrays' addresses: one row, many, and a strided view (copied)
+    for rows in (matrix[:1], matrix, np.asfortranarray(matrix), matrix[::2]):
+        np.testing.assert_allclose(runtime.fast.predict(rows), lgbm_fast_model.native.predict(rows), atol=1e-12)
 
 
 def test_unseen_category_names_the_field_and_row(runtime: ModelRuntime, rows: pd.DataFrame) -> None:
@@ -122,3 +126,52 @@ def test_unseen_category_names_the_field_and_row(runtime: ModelRuntime, rows: pd
         runtime.infer_v2(orjson.dumps(per_column(rows)))
     assert (caught.value.field, caught.value.row) == ("workclass", 2)
     assert "Astronaut" in caught.value.message
+
+
+_WELL_FORMED = st.one_of(st.integers(min_value=-5, max_value=60), st.integers(min_value=-5, max_value=60).map(float))
+_ANY_JSON = st.one_of(
+    _WELL_FORMED,
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([True, False, None, "3", 2.0**63, -(2.0**63), 2**63 - 1, 2.5]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_fast_path_answers_any_row_as_the_strict_path_does(lgbm_fast_model: LoadedModel, data) -> None:
+    """Whatever the values (integral or not, out of range, booleans, nulls, strings), one row or three, the
+    fast path's answer or error is the general path's; `age` is a double column here, the others long. Rows of
+    integral numbers take the fast path."""
+    inputs = [c.model_copy(update={"type": "double"}) if c.name == "age" else c for c in lgbm_fast_model.inputs]
+    runtime = ModelRuntime(lgbm_fast_model.model_copy(update={"inputs": inputs}))
+    width = len(inputs)
+    well_formed = data.draw(st.booleans())
+    values = _WELL_FORMED if well_formed else _ANY_JSON
+    rows = data.draw(st.lists(st.lists(values, min_size=width, max_size=width), min_size=1, max_size=3))
+    flat = [value for row in rows for value in row]
+    tensor = {"name": "x", "shape": [len(rows), width], "datatype": "FP64", "data": flat}
+    requests = [
+        (lambda body: asyncio.run(runtime.infer_v2_async(body)), runtime.infer_v2, orjson.dumps({"inputs": [tensor]})),
+        (
+            lambda body: asyncio.run(runtime.invocations_async(body, "application/json")),
+            lambda body: runtime.invocations(body, "application/json"),
+            orjson.dumps({"dataframe_split": {"columns": runtime.signature.names, "data": rows}}),
+        ),
+    ]
+    for fast, strict, body in requests:
+        expected = _outcome(strict, body)
+        answer = _outcome(fast, body)
+        assert answer[:2] == expected[:2]
+        assert isinstance(answer[2], np.ndarray) or not well_formed  # the fast path keeps the matrix
+
+
+def _outcome(call: Any, body: bytes) -> tuple[Any, ...]:
+    """("answer", response without its id, the inputs kept) or ("refused", (field, row), None)."""
+    try:
+        scored = call(body)
+    except InvalidRequest as refused:
+        return ("refused", (refused.field, refused.row), None)
+    answer = orjson.loads(scored if isinstance(scored, bytes) else scored.body)
+    answer.pop("id", None)
+    return ("answer", answer, None if isinstance(scored, bytes) else scored.inputs)
