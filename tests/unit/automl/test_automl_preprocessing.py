@@ -110,3 +110,25 @@ def test_feature_names_are_safe_for_lightgbm() -> None:
     frame = pd.DataFrame({"Lot Area": [1.0, 2.0, 3.0], "a,b:[c]": ["x", "y", "x"], "a_b_c": [1, 2, 2]})
     names = TabularPreprocessor().fit(frame).get_feature_names_out()
     assert list(names) == ["Lot_Area", "a_b_c", "a_b_c_2"]
+
+
+def test_leaking_columns_are_dropped_from_a_sample_of_large_data() -> None:
+    rng = np.random.default_rng(4)
+    n = 25_000  # above the rows the leak check reads, so it reads a sample
+    y = rng.integers(0, 3, n)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "label_copy": np.array(["a", "b", "c"])[y],
+            "score": y * 10 + rng.random(n),
+        }
+    )
+    pre = TabularPreprocessor(task="multiclass").fit(frame, y)
+    assert set(pre.dropped_) == {"label_copy", "score"}
+    assert [name for name, _ in pre.input_columns_] == ["x"]
+
+
+def test_a_distinct_text_column_with_a_missing_value_is_not_an_identifier() -> None:
+    frame = pd.DataFrame({"code": [f"c{i}" for i in range(99)] + [None], "x": np.arange(100) % 7})
+    pre = TabularPreprocessor().fit(frame)
+    assert "code" not in pre.dropped_
