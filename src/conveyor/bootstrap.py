@@ -101,7 +101,7 @@ class Services:
     def training(self) -> TrainingService:
         from conveyor.services.training import TrainingService
 
-        return TrainingService(self.datasets, self.store, self._tracker)
+        return TrainingService(self.datasets, lambda: self.store, self._tracker)
 
     @cached_property
     def prediction(self) -> PredictionService:

@@ -166,3 +166,14 @@ def test_unknown_model_is_a_clear_error(cli, tmp_path):
     result = cli("predict", "--model", "nope", "--data", source, "--output", tmp_path / "o.csv")
     assert result.exit_code == 1
     assert "No registered model named 'nope'" in result.stderr
+
+
+def test_an_error_while_the_engine_loads_ends_the_process_with_its_message(tmp_path, conveyor_process):
+    # `train` loads the engine's libraries on a side thread from its start; a user error found meanwhile (here
+    # about a second in, before that import is done) still ends the process at once, cleanly, with its message.
+    missing = tmp_path / "missing.csv"
+    done = conveyor_process("train", "--data", missing, "--target", "y", home=tmp_path / "home", timeout=60)
+    assert done.returncode == 1
+    assert f"File not found: {missing}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Fatal" not in done.stderr

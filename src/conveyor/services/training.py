@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,6 +81,14 @@ def _holdout_split(frame: pd.DataFrame, target: str, fraction: float, seed: int,
     return frame.drop(index=held.index), held
 
 
+def _import_engine_quietly() -> None:
+    from conveyor import automl
+
+    # A failure here surfaces again, with its own traceback, when `train` first uses the engine.
+    with contextlib.suppress(Exception):
+        _ = automl.run_automl
+
+
 def _better(score: float, than: float, higher_is_better: bool) -> bool:
     return score > than if higher_is_better else score < than
 
@@ -86,8 +96,12 @@ def _better(score: float, than: float, higher_is_better: bool) -> bool:
 class TrainingService:
     """Runs AutoML on a dataset version, tracks it in MLflow and registers the best model."""
 
-    def __init__(self, datasets: DatasetService, store: MetadataStore, tracker: Callable[[], Tracker]) -> None:
+    def __init__(
+        self, datasets: DatasetService, store: Callable[[], MetadataStore], tracker: Callable[[], Tracker]
+    ) -> None:
         self._datasets = datasets
+        # Factories: the metadata store opens on first use (beside DuckDB's ingest of a file, see DatasetService),
+        # MLflow once the search starts.
         self._store = store
         self._tracker = tracker
 
@@ -126,11 +140,13 @@ class TrainingService:
             time_budget = DEFAULT_TIME_BUDGET_S
         if holdout is not None and not 0 < holdout < 0.5:
             raise InvalidInput(f"Holdout fraction {holdout} is out of range.", hint="Give a fraction such as 0.2.")
-        if metric is not None and metric not in automl.METRICS:
-            raise NotFound(f"Unknown metric {metric!r}.", hint=f"Choose one of: {', '.join(sorted(automl.METRICS))}.")
-
         if task is not None and task not in set(Task):
             raise InvalidInput(f"Unknown task {task!r}.", hint=f"Choose one of: {', '.join(t.value for t in Task)}.")
+        # The engine's libraries (scikit-learn, Optuna, pandas: 2-4 s of imports) load beside the ingest and the read
+        # of the version, which DuckDB and Arrow do in native code, instead of after them.
+        threading.Thread(target=_import_engine_quietly, name="conveyor-engine-import", daemon=True).start()
+        if metric is not None and metric not in automl.METRICS:
+            raise NotFound(f"Unknown metric {metric!r}.", hint=f"Choose one of: {', '.join(sorted(automl.METRICS))}.")
         version = self._datasets.resolve_training_data(data, on_progress, allow_failed=allow_invalid_data)
         _check_target(version, target)
         frame = self._datasets.frame(version)
@@ -190,7 +206,7 @@ class TrainingService:
             while pending:
                 tracker.log_trial(run_id, model_name, pending.pop(0))
 
-        job = self._store.create_job(
+        job = self._store().create_job(
             dataset=version.dataset,
             dataset_version=version.version,
             target=target,
@@ -264,7 +280,7 @@ class TrainingService:
             tracker.end_run(run_id, succeeded=True)
         except BaseException as error:
             tracker, run_id = tracking().result()
-            self._store.finish_job(
+            self._store().finish_job(
                 job.id,
                 status=JobStatus.FAILED,
                 finished_at=datetime.now(UTC),
@@ -273,7 +289,7 @@ class TrainingService:
             )
             tracker.end_run(run_id, succeeded=False)
             raise
-        job = self._store.finish_job(
+        job = self._store().finish_job(
             job.id,
             status=JobStatus.SUCCEEDED,
             finished_at=datetime.now(UTC),
