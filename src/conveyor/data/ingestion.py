@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,32 +54,48 @@ class IngestResult:
     duplicate_rows: int | None = None
 
 
-def ingest_source(found: Source, dest: Path, *, memory_limit: str | None = None) -> IngestResult:
+def ingest_source(
+    found: Source,
+    dest: Path,
+    *,
+    memory_limit: str | None = None,
+    on_write: Callable[[], None] | None = None,
+) -> IngestResult:
     """Like `ingest`, for a source already recognised (a SQL query, an Excel sheet with options, …)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with work_directory(dest.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
         written = workdir / "table.parquet"
-        scan = copy_to_parquet(con, CONNECTORS[found.format](), found, workdir, written)
+        scan = copy_to_parquet(con, CONNECTORS[found.format](), found, workdir, written, on_write)
         markers = scan.deferred.markers if scan.deferred else ()
         result = _describe(con, written, found, scan.warnings, markers)
         os.replace(written, dest)
     return result
 
 
-def ingest(source: str | Path, dest: Path, *, memory_limit: str | None = None) -> IngestResult:
+def ingest(
+    source: str | Path,
+    dest: Path,
+    *,
+    memory_limit: str | None = None,
+    on_write: Callable[[], None] | None = None,
+) -> IngestResult:
     """Read a CSV/TSV (optionally .gz/.zst compressed) or Parquet file via DuckDB; write it to `dest` as zstd Parquet.
 
     `source` is a local path or an object URL (`s3://…`, copied beside `dest` first). `dest` appears only when
     everything succeeded; on any error nothing is left there and `UnreadableData` names the problem (and the
     line, when there is one) with a hint to fix it. DuckDB works within `memory_limit` (see `connect`) and
     spills beyond it, so a file larger than memory streams through.
+
+    `on_write` is called once, as the source has been sniffed and DuckDB starts writing the Parquet file: it holds
+    the interpreter's lock no longer, so the caller's own Python work then takes nothing from the read's.
     """
     if is_object_url(source):
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
         with work_directory(Path(dest).parent) as downloads:
-            return ingest_source(inspect_source(fetch(str(source), downloads)), dest, memory_limit=memory_limit)
-    return ingest_source(inspect_source(source), dest, memory_limit=memory_limit)
+            found = inspect_source(fetch(str(source), downloads))
+            return ingest_source(found, dest, memory_limit=memory_limit, on_write=on_write)
+    return ingest_source(inspect_source(source), dest, memory_limit=memory_limit, on_write=on_write)
 
 
 @contextmanager
@@ -93,10 +109,19 @@ def work_directory(beside: Path) -> Iterator[Path]:
 
 
 def copy_to_parquet(
-    con: duckdb.DuckDBPyConnection, connector: Connector, source: Source, workdir: Path, target: Path
+    con: duckdb.DuckDBPyConnection,
+    connector: Connector,
+    source: Source,
+    workdir: Path,
+    target: Path,
+    on_write: Callable[[], None] | None = None,
 ) -> Scan:
-    """Stream the source into a zstd Parquet file with one COPY, letting the connector recover from late surprises."""
+    """Stream the source into a zstd Parquet file with one COPY, letting the connector recover from late surprises.
+
+    `on_write` is called before the first COPY (see `ingest`)."""
     scan = connector.scan(con, source, workdir)
+    if on_write is not None:
+        on_write()
     for _ in range(_MAX_READ_ATTEMPTS):
         try:
             read = scan.deferred.sql if scan.deferred else scan.sql

@@ -150,6 +150,21 @@ def test_missing_marker_after_the_sample_keeps_column_numeric(tmp_path: Path) ->
     assert last == [{"n": None, "s": None}]
 
 
+def test_on_write_is_called_once_as_duckdb_writes_even_when_the_read_is_retried(tmp_path: Path) -> None:
+    # The marker after the sniffer's sample fails the first read; the second one, with the markers, succeeds.
+    source = _write(tmp_path / "t.csv", "n\n" + "".join(f"{i}\n" for i in range(50_000)) + "N/A\n")
+    calls: list[bool] = []
+    ingest(source, tmp_path / "out.parquet", on_write=lambda: calls.append((tmp_path / "out.parquet").exists()))
+    assert calls == [False]
+
+
+def test_on_write_is_not_called_for_a_file_refused_before_writing(tmp_path: Path) -> None:
+    calls: list[None] = []
+    with pytest.raises(UnreadableData, match="no table"):
+        ingest(_write(tmp_path / "t.csv", "\n\n\n"), tmp_path / "out.parquet", on_write=lambda: calls.append(None))
+    assert calls == []
+
+
 def test_markers_in_text_columns_read_as_missing_whether_few_or_many_valued(tmp_path: Path) -> None:
     # Ingest writes text columns as read and rewrites the ones that turn out to hold a marker: one with few values
     # (known from its value counts) and one with many (checked value by value); a clean column is left alone.
