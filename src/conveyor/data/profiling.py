@@ -5,7 +5,7 @@ that counts the values of the non-numeric columns and keeps each column's five m
 `histogram` aggregate for columns with few distinct values (one hash map per column, all in one parallel
 pass), an unpivot into (column, value) pairs grouped by both for the others. The statistics ingest already took
 (counts, bounds, moments, and the value counts of few-valued text columns) are reused instead of a second pass;
-up to a million rows, where distinct counts are exact, only the columns ingest did not count value by value get
+up to a million rows, where distinct counts are exact, only the columns ingest estimated get
 their exact distinct count here (a statistics pass without moments over just those). Above, distinct counts are
 HyperLogLog estimates. For float columns the summary (min, max, mean, std) leaves out inf and NaN, which would
 otherwise swallow it.
@@ -96,8 +96,9 @@ def _summaries(
 def _count_distinct(
     con: duckdb.DuckDBPyConnection, table: str, columns: list[ColumnSchema], summaries: list[dict[str, Any]]
 ) -> None:
-    """Exact distinct counts in place of ingest's estimates, for the columns it did not count value by value."""
-    estimated = [i for i, summary in enumerate(summaries) if "value_counts" not in summary]
+    """Exact distinct counts in place of ingest's estimates (it counted exactly the columns it had value counts of
+    and those it looked at closely as possible identifiers or free text)."""
+    estimated = [i for i, summary in enumerate(summaries) if not summary.get("distinct_exact")]
     if not estimated:
         return
     schema = [(columns[i].name, columns[i].physical_type) for i in estimated]

@@ -70,8 +70,8 @@ def column_stats(
     lengths and the share of values with a space);
     dates and times add min and max. The columns named in `counted` (few-valued ones: each value becomes an entry
     of a hash map) also get `value_counts`, {value as text: rows}, and an exact `distinct`; a wide table's
-    unpivoted query leaves them out. `text_checks` ({key: aggregate of `{v}`}) are taken of every text column
-    without value counts.
+    unpivoted query leaves them out. `distinct_exact` says whether a column's `distinct` is exact. `text_checks`
+    ({key: aggregate of `{v}`}) are taken of every text column without value counts.
     """
     checks = dict(text_checks or {})
     found: dict[str, dict[str, Any]] = {name: {"non_missing": 0} for name, _ in schema}
@@ -100,6 +100,7 @@ def column_stats(
     kinds = dict(schema)
     for name, stats in found.items():
         stats.setdefault("distinct", 0)
+        stats["distinct_exact"] = exact_distinct or "value_counts" in stats
         if is_integer(kinds[name]):
             stats |= {key: int(stats[key]) for key in ("min", "max") if _is_finite(stats.get(key))}
     return [found[name] for name, _ in schema]

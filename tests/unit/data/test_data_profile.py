@@ -86,6 +86,9 @@ def test_value_counts_taken_at_ingest_give_the_profile_the_same_top_values(tmp_p
     assert counted == {"city"}
     city = next(s for c, s in zip(result.columns, result.stats, strict=True) if c.name == "city")
     assert city["distinct"] == 3
+    # `code` was counted exactly too, by the closer look at possible identifiers: the profile recounts only `bit`.
+    exact = {c.name for c, s in zip(result.columns, result.stats, strict=True) if s["distinct_exact"]}
+    assert exact == {"city", "code"}
     frame = pd.read_csv(source)
     reused = {p.name: p for p in profile(dest, result.columns, result.stats)}
     assert reused == {p.name: p for p in profile(dest, result.columns)}
