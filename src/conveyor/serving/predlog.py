@@ -123,6 +123,7 @@ class PredictionLog:
         self._waiting: list[tuple[Any, ...]] = []  # records not yet handed to the writer process
         self._room = queue_size  # how many may wait here: queue_size less those in the pipe at the last hand-over
         self._in_pipe = _spawn.Value("q", 0)  # records handed over that the writer process has not taken yet
+        self._handed_over = 0  # records handed over in all: what a writer stopped at close had not written
         self._queue: Any = _spawn.Queue()  # bounded by `_in_pipe`, in records
         self._process = _spawn.Process(
             target=_write_records,
@@ -178,9 +179,10 @@ class PredictionLog:
                 self._room = max(0, self._queue_size - self._in_pipe.value)
             if records:
                 self._queue.put_nowait(records)
+                self._handed_over += len(records)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Write what is queued (within `timeout`, else it is lost) and stop the writer process."""
+        """Write what is queued (within `timeout`, else it is lost and counted as dropped) and stop the writer."""
         with self._lock:
             if self._closed:
                 return
@@ -191,9 +193,10 @@ class PredictionLog:
         self._queue.put_nowait(_STOP)
         self._process.join(timeout)
         finished = not self._process.is_alive()
-        if not finished:  # stuck on its disk: records still queued are lost
+        if not finished:  # stuck on its disk: the records it holds or has not taken are lost, counted as dropped
             self._process.kill()
             self._process.join()
+            self.counters.add("dropped", self._handed_over - self.counters["written"] - self.counters["failed"])
         self._queue.close()
         if finished:
             self._queue.join_thread()  # everything was handed over: the feeder thread ends at once

@@ -172,6 +172,15 @@ def test_prediction_log_never_blocks_on_a_slow_disk_and_counts_drops(tmp_path: P
     assert (first["request_id"], first["row"], first["model_version"]) == ("r0", 0, "1")
 
 
+def test_prediction_log_stopped_on_its_stuck_disk_counts_what_it_held_as_dropped(tmp_path: Path) -> None:
+    log = PredictionLog(_SlowWriter(tmp_path, delay=60), columns=["a", "b"], queue_size=50, flush_rows=10)
+    for i in range(30):
+        _record(log, i)
+    log.close(timeout=1)  # the writer is inside its first minute-long write: stopped, its records lost
+    assert log.counters["written"] == 0
+    assert log.counters["dropped"] == 30
+
+
 def test_prediction_log_gathers_a_file_per_flush_interval(tmp_path: Path) -> None:
     log = PredictionLog(ParquetWriter(tmp_path), columns=["a", "b"], flush_seconds=60)
     for i in range(30):
