@@ -119,6 +119,7 @@ class _CompiledForest:
     _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32)
 
     def __init__(self, compiled: Any) -> None:
+        self._compiled = compiled  # it owns the machine code the entry point runs: kept alive with it
         self._entry = self._ENTRY(ctypes.cast(compiled._c_entry_func, ctypes.c_void_p).value)
         self._classes = compiled.num_model_per_iteration()
 
