@@ -162,8 +162,18 @@ class _CsvReader:
         return Scan(f"SELECT {_without_markers(columns)} FROM {plain}", warnings, refinements, deferred)
 
     def _markers_shape_types(self, options: dict[str, Any], sniffed: dict[str, Any]) -> bool:
-        """Whether the sample's column types change when only the empty field reads as missing."""
-        plain = self._sniff_or_explain({**options, "nullstr": [""]})
+        """Whether the sample's column types change when only the empty field reads as missing.
+
+        The dialect found by the first sniff is handed over, so this one only types the columns: a third of the
+        time of sniffing afresh (2.6 against 1.0 s on 500 columns, 0.07 against 0.02 s on the bench file).
+        """
+        dialect = {**_dialect(sniffed), "header": sniffed["HasHeader"]}
+        try:
+            plain = self._sniff({**options, **dialect, "nullstr": [""]})
+        except duckdb.Error:
+            # A sample the dialect cannot parse (a quote never closed) is sniffed afresh, as before; the read
+            # then fails with the line named.
+            plain = self._sniff_or_explain({**options, "nullstr": [""]})
         return [c["type"] for c in plain["Columns"]] != [c["type"] for c in sniffed["Columns"]]
 
     def _sniff_or_explain(self, options: dict[str, Any]) -> dict[str, Any]:
