@@ -186,7 +186,7 @@ class DatasetService:
     ) -> IngestOutcome:
         """Record what `read(staged, on_write)` ingests. The store opens (and the profile's libraries load) once
         DuckDB writes: begun before, that Python work held the interpreter's lock against the sniffing and the
-        connection's set-up (about 0.1 s of a 2.26 M-row ingest)."""
+        connection's set-up, and the COPY began 0.25-0.35 s later on kddcup99 (docs/benchmarks.md, Data)."""
         preparation = _SideWork(self._prepare_quietly)
         return self._record(
             name, lambda staged: read(staged, preparation.start), preparation, source=source, on_progress=on_progress
