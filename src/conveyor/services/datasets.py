@@ -188,44 +188,37 @@ class DatasetService:
         DuckDB writes: begun before, that Python work held the interpreter's lock against the sniffing and the
         connection's set-up, and the COPY began 0.25-0.35 s later on kddcup99 (docs/benchmarks.md, Data)."""
         preparation = _SideWork(self._prepare_quietly)
-        return self._record(
-            name, lambda staged: read(staged, preparation.start), preparation, source=source, on_progress=on_progress
+        return self.record(
+            name,
+            lambda staged: read(staged, preparation.start),
+            source=source,
+            on_progress=on_progress,
+            preparation=preparation,
         )
 
     def record(
         self,
         name: str,
-        write: Any,
+        write: Callable[[Path], IngestResult],
         *,
         source: str,
         parents: list[str] | None = None,
         recipe: dict[str, Any] | None = None,
         on_progress: ProgressCallback = ignore_progress,
+        preparation: _SideWork | None = None,
     ) -> IngestOutcome:
         """Write a version with `write(staged_path) -> IngestResult`, then profile, validate and record it.
 
         The Parquet file is moved into the store only when all of that succeeded, and removed again if the
-        metadata cannot be recorded: a failure leaves no version and no file.
+        metadata cannot be recorded: a failure leaves no version and no file. The store opens on a side thread
+        from the start (DuckDB releases the GIL while it writes), unless the caller hands over a `preparation`
+        that it starts itself (`_ingest`, once DuckDB writes).
         """
-        # DuckDB releases the GIL while it reads, so the store opens and the profile's libraries load meanwhile.
-        preparation = _SideWork(self._prepare_quietly)
-        preparation.start()
-        return self._record(
-            name, write, preparation, source=source, parents=parents, recipe=recipe, on_progress=on_progress
-        )
-
-    def _record(
-        self,
-        name: str,
-        write: Callable[[Path], IngestResult],
-        preparation: _SideWork,
-        *,
-        source: str,
-        parents: list[str] | None = None,
-        recipe: dict[str, Any] | None = None,
-        on_progress: ProgressCallback = ignore_progress,
-    ) -> IngestOutcome:
         from conveyor import data
+
+        if preparation is None:
+            preparation = _SideWork(self._prepare_quietly)
+            preparation.start()
 
         with self._artifacts.staging_dir() as staging:
             staged = staging / "data.parquet"
