@@ -251,7 +251,12 @@ def test_prediction_log_on_a_slow_disk_never_slows_or_fails_a_request(models, ma
     assert dropped > 0
     log.close(timeout=30)
     assert log.counters["written"] + log.counters["dropped"] == 200
-    logged = duckdb.sql(
-        f"SELECT DISTINCT request_id FROM read_parquet('{tmp_path}/log/**/*.parquet', hive_partitioning = true)"
-    ).fetchall()
+    # The app's own shutdown gives the writer 5 s: on a busy machine it can be stopped inside its first 3 s write,
+    # with nothing written (all counted as dropped above), and DuckDB refuses a pattern that matches no file.
+    files = sorted((tmp_path / "log").rglob("*.parquet"))
+    logged = (
+        duckdb.sql(f"SELECT DISTINCT request_id FROM read_parquet({[str(f) for f in files]!r})").fetchall()
+        if files
+        else []
+    )
     assert len(logged) == log.counters["written"]
