@@ -177,3 +177,29 @@ def test_an_error_while_the_engine_loads_ends_the_process_with_its_message(tmp_p
     assert f"File not found: {missing}" in done.stderr
     assert "Traceback" not in done.stderr
     assert "Fatal" not in done.stderr
+
+
+def stored_report(home, dataset):
+    from conveyor.adapters.store import SqlMetadataStore
+    from conveyor.adapters.store.database import create_database_engine
+
+    return SqlMetadataStore(create_database_engine(f"sqlite:///{home / 'conveyor.db'}")).get_report(dataset, 1)
+
+
+def test_a_file_trained_on_has_the_profile_report_datasets_add_gives_it(cli, home, adult_slice):
+    # `train` records the file's version without its report and stores the report once the first trial is in.
+    train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "1")
+    added = cli("datasets", "add", adult_slice, "--name", "added")
+    assert added.exit_code == 0, added.output
+    assert stored_report(home, "adult_slice") == stored_report(home, "added")
+
+
+def test_a_train_refused_after_the_ingest_leaves_a_version_whose_report_is_made_on_request(cli, home, adult_slice):
+    refused = cli("train", "--data", adult_slice, "--target", "Income", "--max-trials", "1")
+    assert refused.exit_code == 1
+    assert "Did you mean 'income'?" in refused.stderr
+    assert stored_report(home, "adult_slice") is None
+    asked = cli("datasets", "profile", "adult_slice", "--json")
+    assert asked.exit_code == 0, asked.output
+    assert json.loads(asked.stdout)["rows"] == 3000
+    assert stored_report(home, "adult_slice") == json.loads(asked.stdout)

@@ -122,8 +122,19 @@ class DatasetService:
 
     # --- ingest -------------------------------------------------------------------------------------------
 
-    def add(self, source: str | Path, name: str, on_progress: ProgressCallback = ignore_progress) -> IngestOutcome:
-        """Ingest `source` (a file path or an `s3://` URL) as a new version of `name` (or return the identical one)."""
+    def add(
+        self,
+        source: str | Path,
+        name: str,
+        on_progress: ProgressCallback = ignore_progress,
+        *,
+        with_report: bool = True,
+    ) -> IngestOutcome:
+        """Ingest `source` (a file path or an `s3://` URL) as a new version of `name` (or return the identical one).
+
+        With `with_report=False` the version is recorded without its profile report, which `profile_report`
+        computes and stores when it is first asked for (training asks once its first trial is in).
+        """
         from conveyor import data
 
         if data.is_object_url(source):
@@ -136,6 +147,7 @@ class DatasetService:
                 ),
                 source=str(source),
                 on_progress=on_progress,
+                with_report=with_report,
             )
         path = Path(source).expanduser()
         if not path.exists():
@@ -149,6 +161,7 @@ class DatasetService:
             lambda staged, on_write: data.ingest(path, staged, memory_limit=self._memory_limit, on_write=on_write),
             source=str(path.resolve()),
             on_progress=on_progress,
+            with_report=with_report,
         )
 
     def add_sql(
@@ -183,6 +196,7 @@ class DatasetService:
         *,
         source: str,
         on_progress: ProgressCallback,
+        with_report: bool = True,
     ) -> IngestOutcome:
         """Record what `read(staged, on_write)` ingests. The store opens (and the profile's libraries load) once
         DuckDB writes: begun before, that Python work held the interpreter's lock against the sniffing and the
@@ -194,6 +208,7 @@ class DatasetService:
             source=source,
             on_progress=on_progress,
             preparation=preparation,
+            with_report=with_report,
         )
 
     def record(
@@ -206,6 +221,7 @@ class DatasetService:
         recipe: dict[str, Any] | None = None,
         on_progress: ProgressCallback = ignore_progress,
         preparation: _SideWork | None = None,
+        with_report: bool = True,
     ) -> IngestOutcome:
         """Write a version with `write(staged_path) -> IngestResult`, then profile, validate and record it.
 
@@ -232,9 +248,11 @@ class DatasetService:
             columns = self._apply_overrides(name, result.columns)
             on_progress(ProgressEvent(stage="profile", message=f"Profiling {result.rows:,} rows"))
             profile = data.profile(staged, columns, result.stats, memory_limit=self._memory_limit)
-            report = data.analyze(
-                staged, columns, profile, duplicate_rows=result.duplicate_rows, memory_limit=self._memory_limit
-            )
+            report = None
+            if with_report:
+                report = data.analyze(
+                    staged, columns, profile, duplicate_rows=result.duplicate_rows, memory_limit=self._memory_limit
+                )
             expectations = self._store.get_expectations(name)
             validation = None
             if expectations:
@@ -297,11 +315,12 @@ class DatasetService:
         """`NAME[:VERSION]` of a known dataset, or a file path ingested first (named after the file).
 
         A version that failed its dataset's expectations is refused (see `usable_version`) unless
-        `allow_failed` or a user accepted it.
+        `allow_failed` or a user accepted it. A file's version is recorded without its profile report (about
+        1 s on 400,000 rows), which `profile_report` computes when first asked for.
         """
         path = Path(data_spec).expanduser()
         if path.is_file():
-            version = self.add(path, dataset_name_for(path), on_progress).version
+            version = self.add(path, dataset_name_for(path), on_progress, with_report=False).version
             return self.usable_version(version.ref, allow_failed=allow_failed)
         try:
             return self.usable_version(data_spec, allow_failed=allow_failed)
