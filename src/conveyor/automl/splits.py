@@ -28,7 +28,9 @@ RARE_CLASS_ROWS = 5
 def make_splits(y: np.ndarray, task: Task, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, valid) row positions, stratified for classification, shuffled with `seed`."""
     rare = _rare_class_rows(y) if task is Task.MULTICLASS else np.empty(0, dtype=int)
-    common = np.setdiff1d(np.arange(len(y)), rare)
+    is_common = np.ones(len(y), dtype=bool)
+    is_common[rare] = False
+    common = np.flatnonzero(is_common)
     return [
         (np.sort(np.concatenate([common[train], rare])), common[valid])
         for train, valid in _split(y[common], task, seed)
