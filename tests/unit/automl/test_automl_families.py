@@ -73,3 +73,28 @@ def test_threads_only_for_large_data_on_a_machine_with_an_idle_core(monkeypatch:
     assert base.use_threads(20_000, min_rows=20_000)
     monkeypatch.setattr(base.os, "getloadavg", lambda: (3.5, 1.0, 1.0))
     assert not base.use_threads(10 * base.MULTITHREAD_MIN_ROWS)
+
+
+def _rounds_run(family: str, estimator: object) -> int:
+    """How many boosting rounds a fit ran, the ones after its best included (read from its evaluation log)."""
+    if family == "lightgbm":
+        return len(next(iter(estimator.evals_result_["valid_0"].values())))
+    if family == "xgboost":
+        return len(next(iter(estimator.evals_result()["validation_0"].values())))
+    return len(next(iter(estimator.model_.get_evals_result()["validation"].values())))
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "catboost"])
+def test_a_boosting_fit_stops_the_given_patience_after_its_best_round(family: str, breast_cancer: pd.DataFrame) -> None:
+    chosen = FAMILIES[family]()
+    # a high learning rate reaches its best validation loss early, so early stopping ends the fit
+    params = {**chosen.portfolio(Task.BINARY)[0], "learning_rate": 0.5}
+    X, y = breast_cancer.drop(columns=["target"]), breast_cancer["target"].to_numpy()
+    train, valid = slice(0, 400), slice(400, None)
+    rounds_after_best = {}
+    for patience in (None, 5):
+        estimator = chosen.make_estimator(params, task=Task.BINARY, seed=0, n_jobs=1)
+        facts = chosen.fit(estimator, X[train], y[train], validation=(X[valid], y[valid]), patience=patience)
+        rounds_after_best[patience] = _rounds_run(family, estimator) - facts["best_iteration"]
+    assert rounds_after_best[5] == 5
+    assert rounds_after_best[None] == 50  # the family's own patience when none is given

@@ -45,6 +45,8 @@ class ModelFamily:
     The first portfolio entry is the family's strong default. `fit` may use a validation split (early
     stopping) and must stop by the monotonic time `stop_at` when it can; it returns facts learned while
     fitting (e.g. the best iteration), which `refit_params` turns into the parameters of the final fit.
+    `patience`, when given, is how many rounds without improvement on `validation` a fit that stops early on
+    it waits before stopping, instead of the family's own number; families that do not stop on it ignore it.
     """
 
     name: ClassVar[str]
@@ -77,6 +79,7 @@ class ModelFamily:
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> dict[str, Any]:
         estimator.fit(X, y)
         return {}

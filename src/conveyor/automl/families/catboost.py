@@ -70,6 +70,7 @@ class CatBoostModel(BaseEstimator):
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> CatBoostModel:
         import catboost
 
@@ -90,7 +91,7 @@ class CatBoostModel(BaseEstimator):
         if validation is not None:
             extra = {
                 "eval_set": (self._frame(validation[0]), validation[1]),
-                "early_stopping_rounds": EARLY_STOPPING_ROUNDS,
+                "early_stopping_rounds": patience or EARLY_STOPPING_ROUNDS,
                 "use_best_model": True,
             }
         callbacks = None if stop_at is None else [_StopAt(stop_at)]
@@ -129,8 +130,9 @@ class CatBoostFamily(ModelFamily):
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> dict[str, Any]:
-        estimator.fit(X, y, validation=validation, stop_at=stop_at)
+        estimator.fit(X, y, validation=validation, stop_at=stop_at, patience=patience)
         return {"best_iteration": estimator.rounds_}
 
     def refit_params(self, params: dict[str, Any], fit_facts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -84,6 +84,7 @@ class HistGradientBoostingFamily(ModelFamily):
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> dict[str, Any]:
         threads = None if use_threads(len(X)) else 1
         with threadpool_limits(limits=threads, user_api="openmp"):

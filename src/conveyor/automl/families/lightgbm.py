@@ -148,6 +148,7 @@ class LightGBMFamily(ModelFamily):
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> dict[str, Any]:
         import lightgbm
 
@@ -157,7 +158,8 @@ class LightGBMFamily(ModelFamily):
         if validation is None:
             estimator.fit(X, y, callbacks=callbacks)
         else:
-            callbacks.append(lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, first_metric_only=True, verbose=False))
+            rounds = patience or EARLY_STOPPING_ROUNDS
+            callbacks.append(lightgbm.early_stopping(rounds, first_metric_only=True, verbose=False))
             estimator.fit(X, y, eval_X=(validation[0],), eval_y=(validation[1],), callbacks=callbacks)
         best = estimator.best_iteration_ or estimator.booster_.current_iteration()
         return {"best_iteration": int(best)}

@@ -54,6 +54,7 @@ class LinearFamily(ModelFamily):
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> dict[str, Any]:
         with warnings.catch_warnings():
             # an unconverged fit after MAX_ITERATIONS is still a usable model; CV scores say how good

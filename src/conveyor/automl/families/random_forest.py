@@ -57,6 +57,7 @@ class ForestFamily(ModelFamily):
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> dict[str, Any]:
         if stop_at is None:
             estimator.fit(X, y)

@@ -88,11 +88,12 @@ class XGBoostFamily(ModelFamily):
         *,
         validation: tuple[pd.DataFrame, np.ndarray] | None = None,
         stop_at: float | None = None,
+        patience: int | None = None,
     ) -> dict[str, Any]:
         if not use_threads(len(X)):
             estimator.set_params(n_jobs=1)
         callbacks = [] if stop_at is None else [_stop_at(stop_at)]
-        early = EARLY_STOPPING_ROUNDS if validation is not None else None
+        early = (patience or EARLY_STOPPING_ROUNDS) if validation is not None else None
         estimator.set_params(callbacks=callbacks or None, early_stopping_rounds=early)
         if validation is None:
             estimator.fit(X, y, verbose=False)
