@@ -203,3 +203,14 @@ def test_a_train_refused_after_the_ingest_leaves_a_version_whose_report_is_made_
     assert asked.exit_code == 0, asked.output
     assert json.loads(asked.stdout)["rows"] == 3000
     assert stored_report(home, "adult_slice") == json.loads(asked.stdout)
+
+
+def test_train_leaves_the_garbage_collector_running_whether_it_succeeds_or_fails(cli, adult_slice):
+    import gc
+
+    # `train` pauses the collector from its start until the search is set up; the process goes on collecting.
+    refused = cli("train", "--data", adult_slice, "--target", "Income", "--max-trials", "1")
+    assert refused.exit_code == 1
+    assert gc.isenabled()
+    train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "1")
+    assert gc.isenabled()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from enum import StrEnum
+from typing import Any
 
 import typer
 
@@ -12,6 +16,32 @@ class TaskChoice(StrEnum):
     binary = "binary"
     multiclass = "multiclass"
     regression = "regression"
+
+
+@contextlib.contextmanager
+def _collector_paused_until_the_search(on_progress: Callable[[Any], None]) -> Iterator[Callable[[Any], None]]:
+    """Pause Python's cyclic garbage collector until the search is set up (or the command ends); yields
+    `on_progress` wrapped to resume it then.
+
+    The engine's libraries load on a side thread beside the ingest, and from a CSV that import is the longest
+    branch to the first trial; the collector's passes over the hundreds of thousands of objects it creates cost
+    about a tenth of it (scikit-learn, Optuna and pandas: 2.2-2.6 s against 2.5-3.2 s, measured alone). Work before
+    the search makes no cyclic garbage worth collecting (references free the rest); the search does, so the
+    collector runs again from there.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+
+    def resume_at_the_search(event: Any) -> None:
+        if event.stage == "setup" and paused:
+            gc.enable()
+        on_progress(event)
+
+    try:
+        yield resume_at_the_search
+    finally:
+        if paused:
+            gc.enable()
 
 
 def train(
@@ -51,10 +81,14 @@ def train(
         started_at=started_at(context),
     )
     if as_json:
-        outcome = services().training.train(data, target, **options)
+        with _collector_paused_until_the_search(lambda event: None) as on_progress:
+            outcome = services().training.train(data, target, on_progress=on_progress, **options)
     else:
-        with TrainingDisplay(max_trials, started_at(context)) as display:
-            outcome = services().training.train(data, target, on_progress=display, **options)
+        with (
+            TrainingDisplay(max_trials, started_at(context)) as display,
+            _collector_paused_until_the_search(display) as on_progress,
+        ):
+            outcome = services().training.train(data, target, on_progress=on_progress, **options)
     if as_json:
         print_json(
             {
