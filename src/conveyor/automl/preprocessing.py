@@ -307,4 +307,6 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 features[names[0]] = pd.Series(pd.Categorical(known, dtype=dtype), index=X.index, name=names[0])
             else:
                 features[names[0]] = coerce_column(X[name], name, kind)
-        return pd.DataFrame(features, index=X.index)
+        # the new columns are taken as they are, not copied into 2-D blocks of one dtype: that copy took 0.45 s
+        # of kddcup99's 0.68 s transform (395,216 rows), and row selection and LightGBM read the columns no slower
+        return pd.DataFrame(features, index=X.index, copy=False)
