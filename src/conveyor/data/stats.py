@@ -8,7 +8,7 @@ Values are grouped by kind so each unpivot has one type: numbers as DOUBLE, stri
 (dates, booleans, nested) as text for counting. Float statistics leave out inf and NaN.
 Moments (mean, std) are asked for only by profiles: ingest needs none and skips their cost.
 
-Columns known to hold few values (`counted`) are counted value by value in a pass of their own (`histogram`):
+Columns known to hold few values (`counted`) are counted value by value in a pass of their own (one grouping set each):
 their distinct count is then exact, and the profile takes their most frequent values from it instead of a pass
 of its own.
 
@@ -138,16 +138,37 @@ def _column_wise(
     ]
     values = iter(con.execute(f"SELECT {', '.join(expressions)} FROM {table}").fetchall()[0])
     found = {name: {key: next(values) for key in aggregates} for name, aggregates in per_column.items()}
-    # A query of their own: beside the other aggregates, `histogram` made the statistics pass 2.5 times slower.
+    # A query of their own: beside the other aggregates, value counts made the statistics pass 2.5 times slower.
     names = [name for name, _ in schema if name in counted]
     if names:
-        maps = ", ".join(VALUE_COUNTS.format(v=ident(name)) for name in names)
         kinds = dict(schema)
-        for name, counts in zip(names, con.execute(f"SELECT {maps} FROM {table}").fetchall()[0], strict=True):
-            found[name] |= {"value_counts": counts or {}, "distinct": len(counts or {})}
+        for name, counts in zip(names, _value_counts(con, table, names), strict=True):
+            found[name] |= {"value_counts": counts, "distinct": len(counts)}
             if is_text(kinds[name]):
                 found[name]["has_nul"] = any("\0" in value for value in found[name]["value_counts"])
     return found
+
+
+def _value_counts(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> list[dict[str, int]]:
+    """{value as text: rows} of each named column, missing values left out, as `VALUE_COUNTS` counts them.
+
+    One grouping set per column in one pass: 0.12 s against 0.16 s for a `histogram` per column on the bench
+    file's 10 text columns (2.26 M rows). Within a column's set the other columns are NULL, so `coalesce` picks
+    its value; the set's group of missing values comes out NULL and is skipped.
+    """
+    casts = ", ".join(f"CAST({ident(name)} AS VARCHAR) AS c{i}" for i, name in enumerate(names))
+    aliases = [f"c{i}" for i in range(len(names))]
+    which = " ".join(f"WHEN grouping({alias}) = 0 THEN {i}" for i, alias in enumerate(aliases))
+    sets = ", ".join(f"({alias})" for alias in aliases)
+    rows = con.execute(
+        f"SELECT CASE {which} END, coalesce({', '.join(aliases)}), count(*) FROM (SELECT {casts} FROM {table}) "
+        f"GROUP BY GROUPING SETS ({sets})"
+    ).fetchall()
+    counts: list[dict[str, int]] = [{} for _ in names]
+    for position, value, rows_with_value in rows:
+        if value is not None:
+            counts[position][value] = rows_with_value
+    return counts
 
 
 def _column_aggregates(
