@@ -29,6 +29,7 @@ _DATE_PARTS = ("year", "month", "day", "day_of_week")
 _LEAK_THRESHOLD = 0.999
 _LEAK_SAMPLE_ROWS = 20_000
 _DATE_SAMPLE_ROWS = 200
+_DISTINCT_PREFIX_ROWS = 1_000
 
 
 def kind_of(values: pd.Series) -> str:
@@ -204,6 +205,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return self
 
     def _drop_reason(self, name: str, kind: str, values: pd.Series, *, is_date: bool) -> str | None:
+        may_be_identifier = not is_date and (kind == "string" or (kind == "long" and bool(_ID_NAME.search(name))))
+        # two distinct values among the first rows settle that a column is not constant without counting every
+        # row (counting took 0.18 s of kddcup99's 0.69 s fit); only a possible identifier needs the full count
+        if not may_be_identifier and values.iloc[:_DISTINCT_PREFIX_ROWS].nunique(dropna=False) > 1:
+            return None
         distinct = values.nunique(dropna=False)
         if distinct <= 1:
             return "it is constant"

@@ -132,3 +132,13 @@ def test_a_distinct_text_column_with_a_missing_value_is_not_an_identifier() -> N
     frame = pd.DataFrame({"code": [f"c{i}" for i in range(99)] + [None], "x": np.arange(100) % 7})
     pre = TabularPreprocessor().fit(frame)
     assert "code" not in pre.dropped_
+
+
+def test_a_column_constant_only_over_its_first_rows_is_kept(adult: pd.DataFrame) -> None:
+    # the census rows sorted so that capital gain is 0 over the first 2,000 rows and varies after them
+    frame = adult.sort_values("capital_gain", kind="stable").assign(surveyed="yes")
+    assert frame["capital_gain"].iloc[:2000].nunique() == 1
+    assert frame["capital_gain"].nunique() > 1
+    pre = TabularPreprocessor(task="binary").fit(frame.drop(columns=["income"]), frame["income"] == ">50K")
+    assert "capital_gain" in pre.kinds_
+    assert "constant" in pre.dropped_["surveyed"]
