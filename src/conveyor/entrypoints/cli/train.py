@@ -29,18 +29,18 @@ def _collector_paused_until_the_search(on_progress: Callable[[Any], None]) -> It
     the search makes no cyclic garbage worth collecting (references free the rest); the search does, so the
     collector runs again from there.
     """
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
 
     def resume_at_the_search(event: Any) -> None:
-        if event.stage == "setup" and paused:
+        if event.stage == "setup" and was_enabled:
             gc.enable()
         on_progress(event)
 
     try:
         yield resume_at_the_search
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
@@ -80,15 +80,11 @@ def train(
         allow_invalid_data=allow_invalid_data,
         started_at=started_at(context),
     )
-    if as_json:
-        with _collector_paused_until_the_search(lambda event: None) as on_progress:
-            outcome = services().training.train(data, target, on_progress=on_progress, **options)
-    else:
-        with (
-            TrainingDisplay(max_trials, started_at(context)) as display,
-            _collector_paused_until_the_search(display) as on_progress,
-        ):
-            outcome = services().training.train(data, target, on_progress=on_progress, **options)
+    showing = (
+        contextlib.nullcontext(lambda event: None) if as_json else TrainingDisplay(max_trials, started_at(context))
+    )
+    with showing as display, _collector_paused_until_the_search(display) as on_progress:
+        outcome = services().training.train(data, target, on_progress=on_progress, **options)
     if as_json:
         print_json(
             {
