@@ -214,3 +214,27 @@ def test_train_leaves_the_garbage_collector_running_whether_it_succeeds_or_fails
     assert gc.isenabled()
     train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "1")
     assert gc.isenabled()
+
+
+def test_train_collects_garbage_again_from_the_search_on(cli, adult_slice, monkeypatch):
+    import gc
+
+    from conveyor.entrypoints.cli.progress import TrainingDisplay
+
+    # the collector's state as each progress event reaches the display: paused through ingest and profile,
+    # running from the search's set-up on (a search that ran without it would grow unbounded)
+    seen = []
+    shown = TrainingDisplay.__call__
+    monkeypatch.setattr(
+        TrainingDisplay,
+        "__call__",
+        lambda display, event: (seen.append((event.stage, gc.isenabled())), shown(display, event)),
+    )
+    done = cli("train", "--data", adult_slice, "--target", "income", "--max-trials", "2")
+    assert done.exit_code == 0, done.output
+    stages = [stage for stage, _ in seen]
+    setup = stages.index("setup")
+    assert setup > 0
+    assert not any(enabled for _, enabled in seen[:setup])
+    assert all(enabled for _, enabled in seen[setup:])
+    assert "trial" in stages[setup:]
