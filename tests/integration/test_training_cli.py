@@ -238,3 +238,19 @@ def test_train_collects_garbage_again_from_the_search_on(cli, adult_slice, monke
     assert not any(enabled for _, enabled in seen[:setup])
     assert all(enabled for _, enabled in seen[setup:])
     assert "trial" in stages[setup:]
+
+
+def test_a_report_that_cannot_be_stored_is_told_and_does_not_fail_the_training(
+    cli, home, adult_slice, monkeypatch, caplog
+):
+    from conveyor.services.datasets import DatasetService
+
+    def full_disk(service, ref):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(DatasetService, "profile_report", full_disk)
+    outcome = train(cli, "--data", adult_slice, "--target", "income", "--max-trials", "1")
+    assert (outcome["model"], outcome["version"]) == ("adult_slice", 1)
+    assert "Could not store the profile report of adult_slice:1 (No space left on device)" in caplog.text
+    assert "conveyor datasets profile adult_slice:1" in caplog.text
+    assert stored_report(home, "adult_slice") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import logging
 import tempfile
 import threading
 import time
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from conveyor import automl
 
 DEFAULT_TIME_BUDGET_S = 60.0
+
+logger = logging.getLogger("conveyor.training")
 
 # Seconds kept back from the user's budget for the model card, logging and registering the model and
 # exiting. Measured on this 2-core machine under load 3-5: model card 2-4 s, log_model 2-5 s (an
@@ -198,7 +201,7 @@ class TrainingService:
         @functools.cache
         def tracking() -> Future[tuple[Tracker, str]]:
             opened = after_first_trial.submit(open_run)
-            after_first_trial.submit(self._store_report_quietly, version)
+            after_first_trial.submit(self._store_report, version)
             return opened
 
         pending: list[TrialResult] = []
@@ -316,10 +319,18 @@ class TrainingService:
             warnings=list(result.warnings),
         )
 
-    def _store_report_quietly(self, version: DatasetVersion) -> None:
-        # A failure leaves the version without its stored report, which `profile_report` computes when asked for.
-        with contextlib.suppress(Exception):
+    def _store_report(self, version: DatasetVersion) -> None:
+        # A failure must not fail the training: the version stays without its stored report, which
+        # `profile_report` computes when asked for; the user is told so.
+        try:
             self._datasets.profile_report(version.ref)
+        except Exception as error:
+            logger.warning(
+                "Could not store the profile report of %s (%s); `conveyor datasets profile %s` makes it on request.",
+                version.ref,
+                error,
+                version.ref,
+            )
 
     @staticmethod
     def _model_card(
