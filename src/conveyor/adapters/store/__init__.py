@@ -1,4 +1,4 @@
-"""The metadata store: SQLAlchemy 2 models, Alembic migrations, and the repository over them."""
+"""The metadata store: SQLAlchemy 2 Core tables, Alembic migrations, and the repository over them."""
 
 from conveyor.adapters.store.repository import SqlMetadataStore
 

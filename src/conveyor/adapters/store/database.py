@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Every table model of the metadata database: what a new database is created from, and what migrations must reach.
-SCHEMA = (tables.Base.metadata, deployments.metadata)
+SCHEMA = (tables.metadata, deployments.metadata)
 # Alembic's record of the applied revisions, as Alembic itself creates it (`DefaultImpl.version_table_impl`).
 # Writing it directly spares a new workspace Alembic's import (with Mako and Pygments), about half a second.
 _VERSION_TABLE = Table(

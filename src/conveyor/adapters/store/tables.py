@@ -1,90 +1,93 @@
-"""SQLAlchemy 2 table models of the metadata database."""
+"""SQLAlchemy Core tables of the metadata database.
+
+Core tables rather than ORM classes: the repository reads and writes whole rows with Core statements, and the ORM's
+import alone costs every command about 0.1 s of CPU.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+metadata = MetaData()
 
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 
-class Base(DeclarativeBase):
-    pass
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("datasets.id"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", String(80), nullable=False, index=True),
+    Column("uri", Text, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("profile", JSON, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("warnings", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Added by migration 0002: lineage, validation result, and the full profile report (read only on request).
+    Column("parents", JSON),
+    Column("recipe", JSON),
+    Column("validation", JSON),
+    Column("report", JSON),
+    UniqueConstraint("dataset_id", "version"),
+)
 
+dataset_settings = Table(
+    "dataset_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset", String(255), nullable=False, unique=True),
+    Column("semantic_overrides", JSON, nullable=False),
+    Column("expectations", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
-class DatasetRow(Base):
-    __tablename__ = "datasets"
+recipes = Table(
+    "recipes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("output", String(255), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    versions: Mapped[list[DatasetVersionRow]] = relationship(
-        back_populates="dataset", order_by="DatasetVersionRow.version"
-    )
-
-
-class DatasetVersionRow(Base):
-    __tablename__ = "dataset_versions"
-    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str] = mapped_column(String(80), index=True)
-    uri: Mapped[str] = mapped_column(Text)
-    rows: Mapped[int] = mapped_column(Integer)
-    columns: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    profile: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    source: Mapped[str] = mapped_column(Text)
-    warnings: Mapped[list[str]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Added by migration 0002: lineage, validation result, and the full profile report (loaded on demand).
-    parents: Mapped[list[str] | None] = mapped_column(JSON)
-    recipe: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    validation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
-    dataset: Mapped[DatasetRow] = relationship(back_populates="versions")
-
-
-class DatasetSettingsRow(Base):
-    """What a user declared about a dataset, kept across its versions: semantic types and expectations."""
-
-    __tablename__ = "dataset_settings"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset: Mapped[str] = mapped_column(String(255), unique=True)
-    semantic_overrides: Mapped[dict[str, str]] = mapped_column(JSON)
-    expectations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class RecipeRow(Base):
-    __tablename__ = "recipes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
-    output: Mapped[str] = mapped_column(String(255))
-    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class TrainingJobRow(Base):
-    __tablename__ = "training_jobs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"), index=True)
-    target: Mapped[str] = mapped_column(String(255))
-    task: Mapped[str] = mapped_column(String(32))
-    metric: Mapped[str] = mapped_column(String(64))
-    model_name: Mapped[str] = mapped_column(String(255), index=True)
-    status: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
-    model_version: Mapped[int | None] = mapped_column(Integer)
-    best_score: Mapped[float | None] = mapped_column(Float)
-    leaderboard: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text)
-    dataset_version: Mapped[DatasetVersionRow] = relationship()
+training_jobs = Table(
+    "training_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_version_id", ForeignKey("dataset_versions.id"), nullable=False, index=True),
+    Column("target", String(255), nullable=False),
+    Column("task", String(32), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("model_name", String(255), nullable=False, index=True),
+    Column("status", String(32), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("mlflow_run_id", String(64)),
+    Column("model_version", Integer),
+    Column("best_score", Float),
+    Column("leaderboard", JSON, nullable=False),
+    Column("error", Text),
+)
