@@ -40,29 +40,36 @@ def profile(
     columns: list[ColumnSchema],
     stats: list[dict[str, Any]] | None = None,
     *,
+    rows: int | None = None,
     memory_limit: str | None = None,
 ) -> list[ColumnProfile]:
     """Profile each of `columns` in the Parquet file, in the order given.
 
     `stats` are the statistics ingest computed for the same columns (`IngestResult.stats`), reused instead of a
     pass of the profile's own; on tables small enough for exact distinct counts, those are still counted here.
+    `rows` is the table's row count when the caller knows it (ingest does): above a million rows, with every
+    top value among ingest's value counts, nothing is then left to read and no DuckDB connection is made.
     """
     parquet = Path(parquet)
     table = f"read_parquet({literal(str(parquet))})"
+    reused = stats if stats is not None and len(stats) == len(columns) else None
+    counted = {i: s["value_counts"] for i, s in enumerate(reused or []) if "value_counts" in s}
+    wanted = {i: c for i, c in enumerate(columns) if c.semantic_type in _VALUE_SEMANTICS}
+    known = {i: _ranked(counted[i]) for i in wanted if i in counted}
+    wanted = {i: c for i, c in wanted.items() if i not in known}
+    known = {i: values for i, values in known.items() if values}
+    if reused is not None and not wanted and rows is not None and rows > EXACT_DISTINCT_MAX_ROWS:
+        return _profiles(columns, rows, _trimmed(columns, [dict(s) for s in reused]), known)
     with work_directory(parquet.parent) as workdir, closing(connect(workdir / "spill", memory_limit)) as con:
-        rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        if rows is None:
+            rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         exact = rows <= EXACT_DISTINCT_MAX_ROWS
-        reusable = stats is not None and len(stats) == len(columns)
-        if reusable:
-            summaries = _trimmed(columns, [dict(s) for s in stats])
+        if reused is not None:
+            summaries = _trimmed(columns, [dict(s) for s in reused])
             if exact:
                 _count_distinct(con, table, columns, summaries)
         else:
             summaries = _summaries(con, table, columns, exact=exact)
-        counted = {i: s["value_counts"] for i, s in enumerate(stats or []) if "value_counts" in s} if reusable else {}
-        wanted = {i: c for i, c in enumerate(columns) if c.semantic_type in _VALUE_SEMANTICS}
-        known = {i: _ranked(counted[i]) for i in wanted if i in counted}
-        wanted = {i: c for i, c in wanted.items() if i not in known}
         # Thousands of aggregates in one query plan slowly (see `stats`); wide tables keep the unpivot.
         few = {
             i: c
@@ -70,7 +77,12 @@ def profile(
             if summaries[i]["distinct"] <= HISTOGRAM_MAX_DISTINCT and len(columns) <= WIDE_COLUMNS
         }
         top = _top_values(con, table, {i: c for i, c in wanted.items() if i not in few}) | _histograms(con, table, few)
-        top |= {i: values for i, values in known.items() if values}
+    return _profiles(columns, rows, summaries, top | known)
+
+
+def _profiles(
+    columns: list[ColumnSchema], rows: int, summaries: list[dict[str, Any]], top: dict[int, list[ValueCount]]
+) -> list[ColumnProfile]:
     return [
         ColumnProfile(
             name=column.name,

@@ -247,7 +247,7 @@ class DatasetService:
                 return IngestOutcome(self._with_overrides(existing), created=False)
             columns = self._apply_overrides(name, result.columns)
             on_progress(ProgressEvent(stage="profile", message=f"Profiling {result.rows:,} rows"))
-            profile = data.profile(staged, columns, result.stats, memory_limit=self._memory_limit)
+            profile = data.profile(staged, columns, result.stats, rows=result.rows, memory_limit=self._memory_limit)
             report = None
             if with_report:
                 report = data.analyze(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from conveyor.data import ingest, profile
+from conveyor.data.profiling import EXACT_DISTINCT_MAX_ROWS
 
 CSV = """num,price,city,flag,when,empty
 1,10.5,Lyon,yes,2024-01-01,
@@ -112,3 +113,24 @@ def test_float_figures_leave_out_inf_and_nan_whether_reused_or_fresh(tmp_path: P
         assert found["x"].std == pytest.approx(finite.std())
         assert (found["clean"].min, found["clean"].max) == (1.5, 6.5)
     assert reused == fresh
+
+
+def test_a_big_table_profile_from_ingest_statistics_alone_matches_one_that_reads_the_file(tmp_path: Path) -> None:
+    # Above a million rows distinct counts are estimates either way; with the row count and every top value known
+    # from ingest, the profile reads nothing more.
+    rows = EXACT_DISTINCT_MAX_ROWS + 1
+    source = tmp_path / "big.parquet"
+    pd.DataFrame(
+        {"n": [i % 977 for i in range(rows)], "city": [("Lyon", "Paris", "Oslo")[i % 3] for i in range(rows)]}
+    ).to_parquet(source)
+    dest = tmp_path / "t.parquet"
+    result = ingest(source, dest)
+    assert result.rows == rows
+    read = profile(dest, result.columns, result.stats)
+    dest.unlink()
+    assert profile(dest, result.columns, result.stats, rows=result.rows) == read
+    assert [(v.value, v.count) for v in read[1].top_values] == [
+        ("Lyon", 333_334),
+        ("Paris", 333_334),
+        ("Oslo", 333_333),
+    ]
