@@ -14,10 +14,10 @@ from conveyor.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from conveyor.adapters.artifacts import FsspecArtifactStore
     from conveyor.adapters.store import SqlMetadataStore
     from conveyor.adapters.store.deployments import SqlDeploymentStore
     from conveyor.adapters.tracking import MlflowTracker
+    from conveyor.domain.ports import ArtifactStore
     from conveyor.services.datasets import DatasetService
     from conveyor.services.demo import DemoService
     from conveyor.services.deployments import DeploymentService
@@ -59,10 +59,10 @@ class Services:
         return SqlDeploymentStore(self.engine)
 
     @cached_property
-    def artifacts(self) -> FsspecArtifactStore:
-        from conveyor.adapters.artifacts import FsspecArtifactStore
+    def artifacts(self) -> ArtifactStore:
+        from conveyor.adapters.artifacts import open_artifact_store
 
-        return FsspecArtifactStore(self.settings.artifact_root, cache_dir=self.settings.home / "cache")
+        return open_artifact_store(self.settings.artifact_root, cache_dir=self.settings.home / "cache")
 
     @cached_property
     def tracker(self) -> MlflowTracker:

@@ -1,0 +1,56 @@
+"""The artifact store on a local folder, through pathlib: writes are renames from a staging folder on the same disk."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote
+
+
+def local_folder(root: str) -> Path | None:
+    """The folder that artifact root `root` names (a path or a file:// URL), or None for another filesystem's URL."""
+    if root.startswith("file://"):
+        return _path_of(root)
+    if "://" in root or "::" in root:
+        return None
+    return Path(root).expanduser().absolute()
+
+
+def _path_of(uri: str) -> Path:
+    # The inverse of `Path.as_uri()`, which percent-encodes spaces and the like.
+    return Path(unquote(uri.removeprefix("file://")))
+
+
+class LocalArtifactStore:
+    """Artifacts under the folder `root`, each at `root/KEY`, known by its file:// URI."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._staging_parent = root / ".staging"
+
+    def uri(self, key: str) -> str:
+        return (self._root / key).as_uri()
+
+    @contextmanager
+    def staging_dir(self) -> Iterator[Path]:
+        self._staging_parent.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(dir=self._staging_parent))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def put(self, local_path: Path, key: str) -> str:
+        target = self._root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        local_path.replace(target)
+        return self.uri(key)
+
+    def local_path(self, uri: str) -> Path:
+        return _path_of(uri)
+
+    def delete(self, uri: str) -> None:
+        self.local_path(uri).unlink(missing_ok=True)
