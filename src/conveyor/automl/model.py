@@ -14,8 +14,13 @@ from conveyor.domain.training import Task
 
 def class_probabilities(estimator: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
     """An (n, n_classes) probability matrix, with zero columns for classes the estimator never saw."""
-    proba = np.asarray(estimator.predict_proba(X), dtype=float)
-    seen = np.asarray(estimator.classes_, dtype=int)
+    return expand_classes(estimator.predict_proba(X), estimator.classes_, n_classes)
+
+
+def expand_classes(proba: Any, seen: Any, n_classes: int) -> np.ndarray:
+    """`proba`'s columns, one per class in `seen`, placed in an (n, n_classes) matrix with zeros for the others."""
+    proba = np.asarray(proba, dtype=float)
+    seen = np.asarray(seen, dtype=int)
     if len(seen) == n_classes:
         return proba
     full = np.zeros((len(proba), n_classes))

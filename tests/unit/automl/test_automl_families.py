@@ -98,3 +98,31 @@ def test_a_boosting_fit_stops_the_given_patience_after_its_best_round(family: st
         rounds_after_best[patience] = _rounds_run(family, estimator) - facts["best_iteration"]
     assert rounds_after_best[5] == 5
     assert rounds_after_best[None] == 50  # the family's own patience when none is given
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("task", [Task.BINARY, Task.REGRESSION])
+def test_a_boosting_fit_predicts_with_a_given_round_count(
+    family: str, task: Task, breast_cancer: pd.DataFrame, diabetes: pd.DataFrame
+) -> None:
+    chosen = FAMILIES[family]()
+    frame, target = (breast_cancer, "target") if task is Task.BINARY else (diabetes, "target")
+    X, y = frame.drop(columns=[target]), frame[target].to_numpy()
+    train, valid = slice(0, 300), slice(300, None)
+    estimator = chosen.make_estimator(chosen.portfolio(task)[0], task=task, seed=0, n_jobs=1)
+    best = chosen.fit(estimator, X[train], y[train], validation=(X[valid], y[valid]))["best_iteration"]
+    own = estimator.predict_proba(X[valid]) if task is Task.BINARY else estimator.predict(X[valid])
+    np.testing.assert_allclose(chosen.predict_rounds(estimator, X[valid], best), own, rtol=1e-6)
+    assert not np.allclose(chosen.predict_rounds(estimator, X[valid], 1), own)
+    # more rounds than the fit kept: all it kept (early stopping ran `patience` rounds past the best)
+    np.testing.assert_allclose(
+        chosen.predict_rounds(estimator, X[valid], 10**6), chosen.predict_rounds(estimator, X[valid], best + 50)
+    )
+
+
+def test_catboost_keeps_only_its_best_rounds_and_predicts_no_others(breast_cancer: pd.DataFrame) -> None:
+    chosen = FAMILIES["catboost"]()
+    X, y = breast_cancer.drop(columns=["target"]), breast_cancer["target"].to_numpy()
+    estimator = chosen.make_estimator(chosen.portfolio(Task.BINARY)[0], task=Task.BINARY, seed=0, n_jobs=1)
+    chosen.fit(estimator, X[:300], y[:300], validation=(X[300:], y[300:]))
+    assert chosen.predict_rounds(estimator, X[300:], 5) is None

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conveyor.automl import AutoMLResult, run_automl
-from conveyor.automl.search import QUICK_STOPPING_ROWS, QUICK_TRIAL_ROWS
+from conveyor.automl import FAMILIES, AutoMLResult, run_automl
+from conveyor.automl.search import QUICK_STOPPING_ROWS, QUICK_TRIAL_ROWS, fit_fold
+from conveyor.automl.splits import make_splits
+from conveyor.automl.target import prepare_target
 from conveyor.domain.progress import ProgressEvent
 from conveyor.domain.training import Task
 from conveyor.errors import InvalidRequest
@@ -159,3 +161,36 @@ def test_large_data_gets_a_quick_first_trial_on_a_sample_and_keeps_the_deadline(
     assert first["status"] == "ok"
     assert [t.number for t in result.leaderboard if "sample_rows" in t.params] == [0]
     assert result.model.predict_frame(frame.drop(columns=["label"]).head(100))["prediction"].notna().all()
+
+
+def test_out_of_fold_rows_are_predicted_with_the_other_folds_round_count(wine: pd.DataFrame) -> None:
+    # accuracy: the out-of-fold probabilities are the folds' own, without a temperature
+    result = run_automl(wine, "target", metric="accuracy", max_trials=1, families=["lightgbm"], seed=0)
+    family = FAMILIES["lightgbm"]()
+    prepared = prepare_target(wine, "target", None)
+    features = result.model.preprocessor.transform(prepared.features)
+    splits = make_splits(prepared.y, prepared.task, 0)
+    folds = [
+        fit_fold(
+            family,
+            family.portfolio(prepared.task)[0],
+            task=prepared.task,
+            seed=0,
+            n_jobs=-1,
+            n_classes=3,
+            train=(features.iloc[train], prepared.y[train]),
+            valid=(features.iloc[valid], prepared.y[valid]),
+            stop_at=None,
+        )
+        for train, valid in splits
+    ]
+    rounds = [fold.facts["best_iteration"] for fold in folds]
+    own = np.zeros((len(prepared.y), 3))
+    others = np.zeros((len(prepared.y), 3))
+    for index, (fold, (_, valid)) in enumerate(zip(folds, splits, strict=True)):
+        own[valid] = fold.prediction
+        rest = round(float(np.mean(rounds[:index] + rounds[index + 1 :])))
+        others[valid] = family.predict_rounds(fold.estimator, features.iloc[valid], rest)
+    assert len(set(rounds)) > 1  # the folds stopped on different rounds, so the two predictions differ
+    np.testing.assert_allclose(result.oof_prediction, others, rtol=1e-6)
+    assert not np.allclose(result.oof_prediction, own)

@@ -87,6 +87,11 @@ class ModelFamily:
     def refit_params(self, params: dict[str, Any], fit_facts: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(params)
 
+    def predict_rounds(self, estimator: BaseEstimator, X: pd.DataFrame, rounds: int) -> np.ndarray | None:
+        """Predictions (probabilities for a classifier) of the fit's first `rounds` boosting rounds, at most the
+        rounds it kept; None when the family's fits keep no rounds beyond the one they stopped on."""
+        return None
+
     def balanced(self, params: dict[str, Any]) -> dict[str, Any]:
         """`params` with the classes weighted inversely to their frequency (unchanged if the family cannot)."""
         return dict(params)

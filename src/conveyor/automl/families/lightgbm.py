@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 
 from conveyor.automl.families.base import ModelFamily, use_threads
 from conveyor.domain.training import Task
@@ -163,6 +163,12 @@ class LightGBMFamily(ModelFamily):
             estimator.fit(X, y, eval_X=(validation[0],), eval_y=(validation[1],), callbacks=callbacks)
         best = estimator.best_iteration_ or estimator.booster_.current_iteration()
         return {"best_iteration": int(best)}
+
+    def predict_rounds(self, estimator: BaseEstimator, X: pd.DataFrame, rounds: int) -> np.ndarray | None:
+        kept = min(rounds, estimator.booster_.current_iteration())
+        if is_classifier(estimator):
+            return estimator.predict_proba(X, num_iteration=kept)
+        return estimator.predict(X, num_iteration=kept)
 
     def refit_params(self, params: dict[str, Any], fit_facts: list[dict[str, Any]]) -> dict[str, Any]:
         rounds = [facts["best_iteration"] for facts in fit_facts if "best_iteration" in facts]

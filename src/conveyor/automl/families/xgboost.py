@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 
 from conveyor.automl.families.base import ModelFamily, use_threads
 from conveyor.domain.training import Task
@@ -104,6 +104,12 @@ class XGBoostFamily(ModelFamily):
         rounds = estimator.get_booster().num_boosted_rounds()
         best = getattr(estimator, "best_iteration", None) if validation is not None else None
         return {"best_iteration": int(best) + 1 if best is not None else int(rounds)}
+
+    def predict_rounds(self, estimator: BaseEstimator, X: pd.DataFrame, rounds: int) -> np.ndarray | None:
+        kept = (0, min(rounds, estimator.get_booster().num_boosted_rounds()))
+        if is_classifier(estimator):
+            return estimator.predict_proba(X, iteration_range=kept)
+        return estimator.predict(X, iteration_range=kept)
 
     def refit_params(self, params: dict[str, Any], fit_facts: list[dict[str, Any]]) -> dict[str, Any]:
         rounds = [facts["best_iteration"] for facts in fit_facts if "best_iteration" in facts]
