@@ -42,7 +42,10 @@ class Registry(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         if name in self._loaded:
             return self._loaded[name]
-        self._read_plugins()
+        # A plugin never replaces a built-in entry, so only an unknown name is worth the scan of every installed
+        # distribution's entry points (about 0.02 s).
+        if name not in self._paths:
+            self._read_plugins()
         try:
             path = self._paths[name]
         except KeyError:
