@@ -34,3 +34,15 @@ def test_help_imports_no_heavy_library():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_usage_error_names_the_mistake_without_a_traceback(cli):
+    unknown = cli("datasets", "nosuch")
+    assert unknown.exit_code == 2
+    assert "No such command 'nosuch'" in unknown.stderr
+    assert "conveyor datasets --help" in unknown.stderr
+    missing = cli("datasets", "export", "bank")
+    assert missing.exit_code == 2
+    assert "Missing" in missing.stderr
+    assert "output" in missing.stderr
+    assert "Traceback" not in unknown.output + missing.output

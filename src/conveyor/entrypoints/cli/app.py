@@ -72,13 +72,11 @@ def main() -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as error:
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+    except typer.TyperException as error:
+        # A usage error (an unknown command, a missing argument): Typer's Click copy says which and how to get help.
+        # Its exceptions derive from TyperException, not from the `click` package's ClickException.
+        error.show()  # type: ignore[attr-defined]
+        sys.exit(error.exit_code)
     finally:
         _release_at_exit()
 
