@@ -3,32 +3,27 @@
 Settings are read at the edge (CLI, server, SDK) and passed down; nothing below reads the
 environment. Every location defaults to a place under `home`, so pointing `CONVEYOR_HOME`
 somewhere else moves the whole embedded workspace.
-
-Values given to the constructor win over `CONVEYOR_<FIELD>` variables (names in any case), which win over
-`conveyor.toml` in the working directory; pydantic then validates the merged values. The environment and the file
-are read here, in a few lines, rather than through pydantic-settings, whose import cost every command about 0.1 s
-of CPU.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 __all__ = ["Settings"]
 
-_ENV_PREFIX = "conveyor_"
-_TOML_FILE = Path("conveyor.toml")
 
-
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Where Conveyor keeps its metadata, artifacts and MLflow store, and how it serves."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
+    model_config = SettingsConfigDict(env_prefix="CONVEYOR_", toml_file="conveyor.toml", extra="ignore", frozen=True)
 
     home: Path = Field(default=Path("~/.conveyor"), description="Root of the embedded workspace.")
     database_url: str = Field(default="", description="SQLAlchemy URL of the metadata database.")
@@ -41,9 +36,6 @@ class Settings(BaseModel):
     )
     server_host: str = "127.0.0.1"
     server_port: int = 8000
-
-    def __init__(self, **values: Any) -> None:
-        super().__init__(**(_from_toml_file() | _from_environment() | values))
 
     @classmethod
     def for_home(cls, home: Path) -> Settings:
@@ -64,15 +56,13 @@ class Settings(BaseModel):
             object.__setattr__(self, name, value)
         return self
 
-
-def _from_environment() -> dict[str, str]:
-    variables = {name.lower(): value for name, value in os.environ.items()}
-    names = {field: _ENV_PREFIX + field for field in Settings.model_fields}
-    return {field: variables[name] for field, name in names.items() if name in variables}
-
-
-def _from_toml_file() -> dict[str, Any]:
-    if not _TOML_FILE.is_file():
-        return {}
-    with _TOML_FILE.open("rb") as file:
-        return tomllib.load(file)
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
