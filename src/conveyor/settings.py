@@ -7,15 +7,19 @@ somewhere else moves the whole embedded workspace.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from conveyor.errors import InvalidInput
 
 __all__ = ["Settings"]
 
@@ -36,6 +40,13 @@ class Settings(BaseSettings):
     )
     server_host: str = "127.0.0.1"
     server_port: int = 8000
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            # A bad value is the user's to fix where they set it, so name that place, not pydantic's model.
+            raise _invalid_setting(error, given=values) from None
 
     @classmethod
     def for_home(cls, home: Path) -> Settings:
@@ -66,3 +77,24 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def _invalid_setting(error: ValidationError, *, given: dict[str, Any]) -> InvalidInput:
+    problems, places = [], []
+    for detail in error.errors():
+        field = str(detail["loc"][0]) if detail["loc"] else "settings"
+        place = _where_set(field, given)
+        problems.append(f"{field} = {detail.get('input')!r} (from {place}): {detail['msg']}")
+        places.append(place)
+    return InvalidInput(
+        "Invalid setting: " + "; ".join(problems) + ".", hint=f"Fix or remove {', '.join(dict.fromkeys(places))}."
+    )
+
+
+def _where_set(field: str, given: dict[str, Any]) -> str:
+    if field in given:
+        return f"the argument {field}"
+    variable = f"CONVEYOR_{field.upper()}"
+    if any(name.upper() == variable for name in os.environ):
+        return variable
+    return f"{field} in conveyor.toml"

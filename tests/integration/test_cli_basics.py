@@ -46,3 +46,12 @@ def test_a_usage_error_names_the_mistake_without_a_traceback(cli):
     assert "Missing" in missing.stderr
     assert "output" in missing.stderr
     assert "Traceback" not in unknown.output + missing.output
+
+
+def test_a_bad_setting_names_the_variable_without_a_traceback(cli, monkeypatch):
+    monkeypatch.setenv("CONVEYOR_SERVER_PORT", "eighty")
+    refused = cli("datasets", "list")
+    assert refused.exit_code == 1
+    assert "server_port = 'eighty' (from CONVEYOR_SERVER_PORT)" in refused.output
+    assert "Fix or remove CONVEYOR_SERVER_PORT." in refused.output
+    assert "Traceback" not in refused.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from conveyor.errors import InvalidInput
 from conveyor.settings import Settings
 
 
@@ -39,15 +40,22 @@ def test_for_home_ignores_the_locations_the_environment_names(home, tmp_path, mo
     assert settings.data_memory_limit == "512MB"
 
 
-@pytest.mark.parametrize("where", ["environment", "file"])
-def test_a_bad_value_is_refused_naming_the_field(home, monkeypatch, where):
+@pytest.mark.parametrize(
+    ("where", "place"),
+    [("environment", "CONVEYOR_SERVER_PORT"), ("file", "server_port in conveyor.toml"), ("argument", "the argument")],
+)
+def test_a_bad_value_is_refused_naming_the_field_and_where_it_was_set(home, monkeypatch, where, place):
+    given = {}
     if where == "environment":
         monkeypatch.setenv("CONVEYOR_SERVER_PORT", "eighty")
-    else:
+    elif where == "file":
         (home.parent / "conveyor.toml").write_text('server_port = "eighty"\n')
-    with pytest.raises(ValidationError, match="server_port") as refused:
-        Settings()
-    assert "eighty" in str(refused.value)
+    else:
+        given = {"server_port": "eighty"}
+    with pytest.raises(InvalidInput, match="server_port = 'eighty'") as refused:
+        Settings(**given)
+    assert place in refused.value.message
+    assert refused.value.hint == f"Fix or remove {place}{' server_port' if where == 'argument' else ''}."
 
 
 def test_settings_are_frozen(home):
