@@ -194,3 +194,46 @@ def test_out_of_fold_rows_are_predicted_with_the_other_folds_round_count(wine: p
     assert len(set(rounds)) > 1  # the folds stopped on different rounds, so the two predictions differ
     np.testing.assert_allclose(result.oof_prediction, others, rtol=1e-6)
     assert not np.allclose(result.oof_prediction, own)
+
+
+@pytest.mark.parametrize("family_name", ["lightgbm", "xgboost"])
+def test_many_validation_rows_are_predicted_on_idle_cores_and_the_model_keeps_its_one_thread(
+    family_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lightgbm
+    import xgboost
+
+    from conveyor.automl.families import base
+    from conveyor.automl.preprocessing import TabularPreprocessor
+
+    monkeypatch.setattr(base.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(base.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    threads_when_predicting = []
+    model_class = {"lightgbm": lightgbm.LGBMClassifier, "xgboost": xgboost.XGBClassifier}[family_name]
+    predict_proba = model_class.predict_proba
+
+    def spied(self: object, *args: object, **kwargs: object) -> np.ndarray:
+        threads_when_predicting.append(self.get_params()["n_jobs"])
+        return predict_proba(self, *args, **kwargs)
+
+    monkeypatch.setattr(model_class, "predict_proba", spied)
+    prepared = prepare_target(bench_frame("bank_marketing.csv.gz", 25_000), "y", None)
+    preprocessor = TabularPreprocessor(task="binary", seed=0).fit(prepared.features, prepared.y)
+    features = preprocessor.transform(prepared.features)
+    family = FAMILIES[family_name]()
+    fitted = fit_fold(
+        family,
+        family.portfolio(Task.BINARY)[0],
+        task=Task.BINARY,
+        seed=0,
+        n_jobs=-1,
+        n_classes=2,
+        train=(features.iloc[:5000], prepared.y[:5000]),
+        valid=(features.iloc[5000:], prepared.y[5000:]),
+        stop_at=None,
+    )
+    # a fit on 5,000 rows runs one thread; its 20,000 validation rows are predicted on all cores
+    assert fitted.estimator.get_params()["n_jobs"] == 1
+    assert threads_when_predicting[-1] == -1
+    np.testing.assert_allclose(fitted.prediction, fitted.estimator.predict_proba(features.iloc[5000:]), rtol=1e-6)
+    assert threads_when_predicting[-1] == 1
