@@ -262,9 +262,8 @@ def fit_fold(
 def predicting_on_idle_cores(estimator: Any, n_rows: int, n_jobs: int) -> Iterator[None]:
     """`n_jobs` threads for predicting `n_rows` validation rows when they are many and a core is idle, the fit's
     own thread count again afterwards: a fit on few rows runs one thread (`use_threads`), which the saved model
-    keeps for serving's single rows, but a prediction of many rows splits evenly over threads. kddcup99's quick
-    trial (63 rounds fitted on 10,000 rows, 23 classes) predicted its 40,000 holdout rows in 0.60-0.70 s with one
-    thread and 0.32-0.35 s with two (3 alternating pairs, 23:51 UTC, load 1.4)."""
+    keeps for serving's single rows, but a prediction of many rows splits evenly over threads (kddcup99's quick
+    trial predicts its 40,000 holdout rows in about half the time on two; docs/benchmarks.md, AutoML)."""
     fitted_with = estimator.get_params().get("n_jobs")
     if fitted_with is None or fitted_with == n_jobs or not use_threads(n_rows, min_rows=PARALLEL_PREDICTION_ROWS):
         yield
