@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import fsspec
+
+from conveyor.adapters.artifacts.staging import staging_folder
 
 
 class FsspecArtifactStore:
@@ -27,14 +26,8 @@ class FsspecArtifactStore:
     def uri(self, key: str) -> str:
         return self._fs.unstrip_protocol(self._target(key))
 
-    @contextmanager
-    def staging_dir(self) -> Iterator[Path]:
-        self._staging_parent.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(dir=self._staging_parent))
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
+    def staging_dir(self) -> AbstractContextManager[Path]:
+        return staging_folder(self._staging_parent)
 
     def put(self, local_path: Path, key: str) -> str:
         # An object-store PUT is atomic: readers see the whole object or none.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import unquote
+
+from conveyor.adapters.artifacts.staging import staging_folder
 
 
 def local_folder(root: str) -> Path | None:
@@ -34,14 +33,8 @@ class LocalArtifactStore:
     def uri(self, key: str) -> str:
         return (self._root / key).as_uri()
 
-    @contextmanager
-    def staging_dir(self) -> Iterator[Path]:
-        self._staging_parent.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(dir=self._staging_parent))
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
+    def staging_dir(self) -> AbstractContextManager[Path]:
+        return staging_folder(self._staging_parent)
 
     def put(self, local_path: Path, key: str) -> str:
         target = self._root / key
