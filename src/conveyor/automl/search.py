@@ -630,9 +630,8 @@ class _Search:
         A fit that stops early on its validation rows picks the round count that scores best on them, so its
         own predictions of those rows flatter it; the out-of-fold predictions would then make the ensemble
         selection favour early-stopped families and the temperature sharpen. The other folds' round counts
-        are a choice made without these rows, like the final model's. On hypothyroid (seeds 0, 1, 2, the
-        searches' own members, weights and temperature refitted on such predictions) the test log loss went
-        0.00987 -> 0.00958, 0.01406 -> 0.01354, 0.03051 -> 0.02900.
+        are a choice made without these rows, like the final model's (its effect on hypothyroid's three seeds:
+        docs/benchmarks.md, AutoML).
         """
         rounds = [fold.facts.get("best_iteration") for fold in folds]
         if len(folds) < 2 or None in rounds:
